@@ -1,0 +1,75 @@
+"""The Python API behind the CLI: classify clips, stream files or stdin, listen to a microphone."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterator, Optional, Union
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, as_audio
+from .model import Model
+from .pipeline import StreamConfig, StreamingPipeline
+from .sources import Microphone, file_blocks, pcm_blocks
+
+CLIP_HOP_S = 0.1  # hop between windows when a clip is longer than the model's window
+
+
+@lru_cache(maxsize=8)
+def load_model(model: str = "commands") -> Model:
+    """A shipped model by name or an .onnx path, loaded once per process."""
+    return Model(model)
+
+
+def _windows(x: np.ndarray, n: int) -> np.ndarray:
+    """The clip as model windows: one centred, zero-padded window, or windows every CLIP_HOP_S."""
+    if len(x) <= n:
+        pad = n - len(x)
+        return np.pad(x, (pad // 2, pad - pad // 2))[None]
+    hop = int(CLIP_HOP_S * SAMPLE_RATE)
+    starts = list(range(0, len(x) - n + 1, hop))
+    if starts[-1] != len(x) - n:
+        starts.append(len(x) - n)
+    return np.stack([x[s:s + n] for s in starts])
+
+
+def clip_scores(model: Model, audio) -> np.ndarray:
+    """One probability vector for a clip. Longer than a window: for keyword models the window
+    where a foreground label is most confident; for per-segment models the mean of all windows."""
+    x = as_audio(audio)
+    probs = model.scores(_windows(x, model.spec.window_samples))
+    if len(probs) == 1:
+        return probs[0]
+    if model.spec.aggregate == "segment":
+        return probs.mean(axis=0)
+    fg = np.array([lab not in model.spec.background for lab in model.labels])
+    best = probs[:, fg].max(axis=1) if fg.any() else probs.max(axis=1)
+    return probs[int(np.argmax(best))]
+
+
+def classify(audio, model: Union[str, Model] = "commands", top_k: Optional[int] = 5) -> list:
+    """Like the Hugging Face audio-classification pipeline: ``[{"label", "score"}, ...]``,
+    best first. ``audio``: a path, encoded bytes, a 16 kHz array, or
+    ``{"sampling_rate": int, "array": array}``."""
+    m = load_model(model) if isinstance(model, str) else model
+    p = clip_scores(m, audio)
+    order = np.argsort(-p)[: top_k or len(p)]
+    return [{"label": m.labels[i], "score": round(float(p[i]), 6)} for i in order]
+
+
+def stream_file(source, model: Union[str, Model] = "commands", config: StreamConfig = StreamConfig(),
+                rate: int = SAMPLE_RATE) -> Iterator:
+    """Events from a file path, or from raw s16le PCM on stdin when source is "-"."""
+    m = load_model(model) if isinstance(model, str) else model
+    blocks = pcm_blocks(rate=rate) if str(source) == "-" else file_blocks(source)
+    return StreamingPipeline(m, config).run(blocks)
+
+
+def listen(model: Union[str, Model] = "commands", device=None, config: StreamConfig = StreamConfig(),
+           max_seconds: Optional[float] = None, on_start=None) -> Iterator:
+    """Events from a microphone until interrupted (or max_seconds of audio)."""
+    m = load_model(model) if isinstance(model, str) else model
+    pipeline = StreamingPipeline(m, config)
+    with Microphone(device) as mic:
+        if on_start:
+            on_start(mic)
+        yield from pipeline.run(mic.blocks(max_seconds))

@@ -1,0 +1,160 @@
+"""``edge``: classify clips, stream a file or stdin, listen to a microphone.
+
+Expected errors print one line on stderr and exit with EXIT_BAD_INPUT; no tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+from .audio import SAMPLE_RATE, AudioError
+from .model import ModelError, shipped_models
+from .pipeline import StreamConfig
+
+EXIT_BAD_INPUT = 2
+DEMO_RECORDING = "commands_demo.flac"  # real Speech Commands speech, see edge/samples/README.md
+
+
+def _stream_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="commands", help="shipped model name (%(default)s) or path to an .onnx file")
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("--hop-ms", type=int, default=100, help="model runs every this many ms (default %(default)s)")
+    p.add_argument("--no-vad", action="store_true", help="score every hop, not only in speech")
+    p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
+    p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")
+    p.add_argument("--hangover-ms", type=int, default=300, help="gate stays open this long after speech (default %(default)s)")
+    p.add_argument("--threshold", type=float, help="score an event needs (default: the model's own)")
+    p.add_argument("--smoothing", type=int, help="hops averaged before the threshold (default: the model's own)")
+    p.add_argument("--refractory", type=float, help="seconds after an event with no other (default: the model's own)")
+
+
+def _config(a) -> StreamConfig:
+    return StreamConfig(hop_ms=a.hop_ms, vad=not a.no_vad, vad_mode=a.vad_mode, vad_frame_ms=a.vad_frame_ms,
+                        hangover_ms=a.hangover_ms, threshold=a.threshold, smoothing=a.smoothing, refractory_s=a.refractory)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="edge", description="Real-time audio classification on the device.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("classify", help="classify whole clips, one result per file")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--model", default="commands", help="shipped model name (%(default)s) or path to an .onnx file")
+    c.add_argument("--top-k", type=int, default=3, help="labels per file (default %(default)s)")
+    c.add_argument("--json", action="store_true", help="one JSON object per file")
+    s = sub.add_parser("stream", help="run the streaming pipeline over a file, or raw s16le PCM on stdin (-)")
+    s.add_argument("source", metavar="FILE|-")
+    s.add_argument("--rate", type=int, default=SAMPLE_RATE, help="sample rate of PCM on stdin (default %(default)s)")
+    _stream_options(s)
+    m = sub.add_parser("listen", help="events from a microphone until Ctrl-C")
+    m.add_argument("--device", help="input device index or name (see: edge devices)")
+    m.add_argument("--seconds", type=float, help="stop after this much audio")
+    _stream_options(m)
+    d = sub.add_parser("demo", help="listen to the microphone, or with none, stream a bundled real recording")
+    _stream_options(d)
+    sub.add_parser("devices", help="list input devices")
+    sub.add_parser("models", help="list shipped models")
+    return ap
+
+
+def _print_event(e, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(e.to_dict()), flush=True)
+    else:
+        print(f"{e.start:8.2f}s - {e.end:8.2f}s  {e.type:9s} {e.label:12s} {e.score:.3f}", flush=True)
+
+
+def cmd_classify(a) -> int:
+    from .api import classify, load_model
+
+    if a.top_k < 1:
+        raise ValueError(f"--top-k must be >= 1, got {a.top_k}")
+    model = load_model(a.model)
+    failed = 0
+    for f in a.files:
+        try:
+            preds = classify(f, model, a.top_k)
+        except (AudioError, OSError) as e:
+            print(f"edge: error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if a.json:
+            print(json.dumps({"file": f, "predictions": preds}), flush=True)
+        else:
+            print(f"{f}: " + ", ".join(f"{p['label']} ({p['score']:.3f})" for p in preds), flush=True)
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def cmd_stream(a) -> int:
+    from .api import stream_file
+
+    if a.source != "-" and not Path(a.source).is_file():
+        raise AudioError(f"{a.source}: no such file")
+    for e in stream_file(a.source, a.model, _config(a), a.rate):
+        _print_event(e, a.json)
+    return 0
+
+
+def cmd_listen(a, device=None, seconds=None) -> int:
+    from .api import listen
+
+    mic = {}
+    def started(m):
+        mic["m"] = m
+        print(f"listening on {m.name} at {m.rate} Hz (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        for e in listen(a.model, device, _config(a), seconds, on_start=started):
+            _print_event(e, a.json)
+    except KeyboardInterrupt:
+        pass
+    if mic and mic["m"].overflows:
+        print(f"edge: {mic['m'].overflows} input overflows (audio was dropped)", file=sys.stderr)
+    return 0
+
+
+def _device(arg):
+    return int(arg) if arg is not None and arg.isdigit() else arg
+
+
+def cmd_demo(a) -> int:
+    from .sources import list_devices
+
+    try:
+        has_mic = bool(list_devices())
+    except OSError:  # no PortAudio library, or no audio system at all
+        has_mic = False
+    if has_mic:
+        return cmd_listen(a)
+    path = resources.files("edge") / "samples" / DEMO_RECORDING
+    print(f"no microphone found: streaming the bundled recording {DEMO_RECORDING} "
+          "(say 'edge listen' on a machine with a microphone)", file=sys.stderr)
+    a.source, a.rate = str(path), SAMPLE_RATE
+    return cmd_stream(a)
+
+
+def cmd_devices(a) -> int:
+    from .sources import list_devices
+
+    for i, name, ch, rate in list_devices():
+        print(f"{i:3d}  {name}  ({ch} ch, {rate} Hz)")
+    return 0
+
+
+def main(argv=None) -> int:
+    a = parser().parse_args(argv)
+    handlers = {"classify": cmd_classify, "stream": cmd_stream, "demo": cmd_demo, "devices": cmd_devices,
+                "models": lambda _: print("\n".join(shipped_models())) or 0,
+                "listen": lambda a: cmd_listen(a, _device(a.device), a.seconds)}
+    try:
+        return handlers[a.command](a)
+    except (AudioError, ModelError, ValueError, OSError) as e:
+        print(f"edge: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""From per-hop scores to events: smoothing, per-label thresholds, a refractory period
+(keywords), or one decision per speech segment (speaker attributes)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .events import Detection, Segment
+
+
+class EventTrigger:
+    """Average the last `smoothing` hops of scores; fire when a foreground label's average
+    reaches its threshold and no event fired within `refractory_s`. A closed VAD gate
+    clears the average, so stale scores never carry across silence."""
+
+    def __init__(self, labels, thresholds: np.ndarray, foreground: np.ndarray, smoothing: int, refractory_s: float, window_s: float):
+        if smoothing < 1:
+            raise ValueError(f"smoothing must be >= 1 hop, got {smoothing}")
+        self.labels = tuple(labels)
+        self.thresholds = np.asarray(thresholds, np.float32)
+        self.foreground = np.asarray(foreground, bool)
+        self.history = np.zeros((smoothing, len(self.labels)), np.float32)
+        self.refractory_s, self.window_s = refractory_s, window_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.history[:] = 0.0
+        self.filled = 0
+        self.last_event: Optional[float] = None
+
+    def process(self, scores: Optional[np.ndarray], t: float) -> list:
+        """Scores of the window ending at stream time t (None: gate closed)."""
+        if scores is None:
+            self.history[:] = 0.0
+            self.filled = 0
+            return []
+        self.history[self.filled % len(self.history)] = scores
+        self.filled += 1
+        avg = self.history.sum(axis=0) / min(self.filled, len(self.history))
+        hit = self.foreground & (avg >= self.thresholds)
+        if not hit.any() or (self.last_event is not None and t - self.last_event < self.refractory_s):
+            return []
+        k = int(np.argmax(np.where(hit, avg, -1.0)))
+        self.last_event = t
+        return [Detection(self.labels[k], float(avg[k]), max(0.0, t - self.window_s), t)]
+
+
+class SegmentAggregator:
+    """Average the scores of every window in a speech segment; when the segment ends (the
+    gate closes, or the stream ends), report its best label. Segments shorter than
+    `min_windows` scored windows are not reported."""
+
+    def __init__(self, labels, window_s: float, min_windows: int = 2):
+        self.labels, self.window_s, self.min_windows = tuple(labels), window_s, min_windows
+        self.sum = np.zeros(len(self.labels), np.float64)
+        self.reset()
+
+    def reset(self) -> None:
+        self.sum[:] = 0.0
+        self.n = 0
+        self.start = self.end = 0.0
+
+    def process(self, scores: Optional[np.ndarray], t: float) -> list:
+        if scores is None:
+            return self.flush()
+        if self.n == 0:
+            self.start = max(0.0, t - self.window_s)
+        self.sum += scores
+        self.n += 1
+        self.end = t
+        return []
+
+    def flush(self) -> list:
+        if self.n < self.min_windows:
+            self.sum[:] = 0.0
+            self.n = 0
+            return []
+        mean = self.sum / self.n
+        k = int(np.argmax(mean))
+        event = Segment(self.labels[k], float(mean[k]), self.start, self.end)
+        self.sum[:] = 0.0
+        self.n = 0
+        return [event]

@@ -1,0 +1,94 @@
+"""Log-mel front end, shared by training (export/) and the runtime (edge/).
+
+One implementation in numpy serves both, so the features a model was trained on are
+the features it sees on the device. Its parameters travel in the model's metadata.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.fft
+
+from .audio import SAMPLE_RATE
+
+LOG_FLOOR = 1e-6  # added before the log, keeps silence finite
+
+
+@dataclass(frozen=True)
+class LogMelConfig:
+    """Parameters of the log-mel front end.
+
+    sample_rate: Hz of the input audio. n_fft: FFT size in samples. win_length and
+    hop_length: analysis window and hop in samples (25 ms and 10 ms at 16 kHz).
+    n_mels: mel bands. fmin, fmax: band edges in Hz.
+    """
+
+    sample_rate: int = SAMPLE_RATE
+    n_fft: int = 512
+    win_length: int = 400
+    hop_length: int = 160
+    n_mels: int = 40
+    fmin: float = 20.0
+    fmax: float = 7_600.0
+
+    def __post_init__(self):
+        if not 0 < self.win_length <= self.n_fft:
+            raise ValueError(f"win_length must be in (0, n_fft={self.n_fft}], got {self.win_length}")
+        if self.hop_length <= 0 or self.n_mels <= 0:
+            raise ValueError("hop_length and n_mels must be positive")
+        if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
+            raise ValueError(f"need 0 <= fmin < fmax <= {self.sample_rate / 2}, got {self.fmin}, {self.fmax}")
+
+    def n_frames(self, n_samples: int) -> int:
+        if n_samples < self.win_length:
+            raise ValueError(f"need at least {self.win_length} samples, got {n_samples}")
+        return 1 + (n_samples - self.win_length) // self.hop_length
+
+    def to_dict(self) -> dict:
+        return {"type": "logmel", **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LogMelConfig":
+        fields = {k: v for k, v in d.items() if k != "type"}
+        unknown = set(fields) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown log-mel parameters: {sorted(unknown)}")
+        return cls(**fields)
+
+
+def _hz_to_mel(f):
+    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
+
+
+def _mel_to_hz(m):
+    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def mel_filterbank(cfg: LogMelConfig) -> np.ndarray:
+    """Triangular HTK-style mel filters, shape [n_mels, n_fft // 2 + 1]."""
+    bins = np.linspace(0, cfg.sample_rate / 2, cfg.n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(cfg.fmax), cfg.n_mels + 2))
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    up = (bins[None, :] - lo) / (mid - lo)
+    down = (hi - bins[None, :]) / (hi - mid)
+    return np.maximum(0.0, np.minimum(up, down)).astype(np.float32)
+
+
+class LogMel:
+    """Stateless log-mel extractor: ``__call__(audio[..., samples]) -> [..., n_mels, frames]``."""
+
+    def __init__(self, cfg: LogMelConfig = LogMelConfig()):
+        self.cfg = cfg
+        self.window = np.hanning(cfg.win_length + 1)[:-1].astype(np.float32)  # periodic Hann
+        self.filters = mel_filterbank(cfg)
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        x = np.asarray(audio, dtype=np.float32)
+        cfg = self.cfg
+        n = cfg.n_frames(x.shape[-1])
+        idx = np.arange(cfg.win_length)[None, :] + cfg.hop_length * np.arange(n)[:, None]
+        frames = x[..., idx] * self.window  # [..., frames, win]
+        spec = scipy.fft.rfft(frames, n=cfg.n_fft, axis=-1)  # float32 in, complex64 out
+        mel = (spec.real ** 2 + spec.imag ** 2) @ self.filters.T  # [..., frames, n_mels]
+        return np.log(mel + LOG_FLOOR).swapaxes(-1, -2).astype(np.float32)

@@ -1,0 +1,193 @@
+"""ONNX models: where they are found, what they carry, and the one place sessions are made.
+
+A model carries its own description in the ONNX ``metadata_props`` under the key
+``METADATA_KEY``: a JSON object that ``ModelSpec`` parses. The runtime never guesses what
+a model is from its file name.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .features import LogMel, LogMelConfig
+
+METADATA_KEY = "edge"
+TASKS = ("commands", "wakeword", "gender", "classify")
+FRONTENDS = ("logmel", "raw")
+DEFAULT_THREADS = 1  # one intra-op thread: an edge device runs other things too
+
+
+class ModelError(ValueError):
+    """A model that cannot be used: unknown name, unreadable file, missing or wrong metadata."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model is, read from its metadata.
+
+    labels: output classes in output order. sample_rate: Hz the model expects.
+    window_samples: samples in one input window. frontend: {"type": "logmel", ...} (log-mel
+    computed by edge.features) or {"type": "raw", "normalize": bool} (waveform in).
+    task: commands, wakeword, gender or classify. background: labels that never raise an
+    event (silence, unknown). threshold: score an event needs, per label or default.
+    smoothing: hops averaged before the threshold. refractory_s: seconds after an event in
+    which the same label cannot fire again. aggregate: "event" (keyword events) or
+    "segment" (one decision per speech segment, for speaker attributes).
+    """
+
+    labels: tuple
+    sample_rate: int = SAMPLE_RATE
+    window_samples: int = SAMPLE_RATE
+    frontend: dict = field(default_factory=lambda: {"type": "raw", "normalize": True})
+    task: str = "classify"
+    background: tuple = ()
+    threshold: float = 0.5
+    thresholds: dict = field(default_factory=dict)
+    smoothing: int = 3
+    refractory_s: float = 1.0
+    aggregate: str = "event"
+    output: str = "logits"
+
+    def __post_init__(self):
+        if not self.labels or not all(isinstance(x, str) and x for x in self.labels):
+            raise ModelError("metadata 'labels' must be a non-empty list of strings")
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "background", tuple(self.background))
+        if self.task not in TASKS:
+            raise ModelError(f"metadata 'task' must be one of {TASKS}, got {self.task!r}")
+        if self.frontend.get("type") not in FRONTENDS:
+            raise ModelError(f"metadata 'frontend.type' must be one of {FRONTENDS}, got {self.frontend.get('type')!r}")
+        if self.sample_rate != SAMPLE_RATE:
+            raise ModelError(f"models must take {SAMPLE_RATE} Hz audio, this one says {self.sample_rate}")
+        if self.window_samples <= 0:
+            raise ModelError(f"window_samples must be positive, got {self.window_samples}")
+        if self.aggregate not in ("event", "segment"):
+            raise ModelError(f"metadata 'aggregate' must be event or segment, got {self.aggregate!r}")
+        if self.output not in ("logits", "probabilities"):
+            raise ModelError(f"metadata 'output' must be logits or probabilities, got {self.output!r}")
+        bad = (set(self.background) | set(self.thresholds)) - set(self.labels)
+        if bad:
+            raise ModelError(f"metadata names labels the model does not have: {sorted(bad)}")
+        if self.smoothing < 1 or self.refractory_s < 0:
+            raise ModelError("smoothing must be >= 1 and refractory_s >= 0")
+
+    def threshold_for(self, label: str) -> float:
+        return float(self.thresholds.get(label, self.threshold))
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["labels"], d["background"] = list(self.labels), list(self.background)
+        return json.dumps(d, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ModelError(f"model metadata is not valid JSON: {e}") from None
+        if not isinstance(d, dict):
+            raise ModelError("model metadata must be a JSON object")
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ModelError(f"unknown model metadata fields: {sorted(unknown)}")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise ModelError(f"model metadata incomplete: {e}") from None
+
+
+def shipped_models() -> list:
+    """Names of the models shipped inside the package."""
+    root = resources.files("edge") / "models"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".onnx"))
+
+
+def resolve(model: str) -> Path:
+    """A shipped model name (``commands``) or a path to an .onnx file."""
+    p = Path(model)
+    if p.suffix == ".onnx" or p.exists():
+        if not p.is_file():
+            raise ModelError(f"{p}: no such model file")
+        return p
+    path = resources.files("edge") / "models" / f"{model}.onnx"
+    if not path.is_file():
+        raise ModelError(f"unknown model {model!r}: shipped models are {', '.join(shipped_models())}, or give a path to an .onnx file")
+    return Path(str(path))
+
+
+def session_options(threads: int = DEFAULT_THREADS):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return opts
+
+
+class Model:
+    """An ONNX classifier and its front end: ``scores(window) -> probabilities per label``."""
+
+    def __init__(self, model: str = "commands", threads: int = DEFAULT_THREADS):
+        import onnxruntime as ort
+
+        self.path = resolve(model)
+        try:
+            self.session = ort.InferenceSession(str(self.path), session_options(threads), providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for unreadable graphs
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({str(e).splitlines()[0][:160]})") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in meta:
+            raise ModelError(f"{self.path}: ONNX model has no '{METADATA_KEY}' metadata (labels, front end); export it with edge-export")
+        self.spec = ModelSpec.from_json(meta[METADATA_KEY])
+        self.name = self.path.stem
+        self._check_io()
+        fe = self.spec.frontend
+        self.frontend: Optional[LogMel] = LogMel(LogMelConfig.from_dict(fe)) if fe["type"] == "logmel" else None
+
+    def _check_io(self):
+        ins, outs = self.session.get_inputs(), self.session.get_outputs()
+        if len(ins) != 1:
+            raise ModelError(f"{self.path}: expected one input, got {[i.name for i in ins]}")
+        self.input_name = ins[0].name
+        shape = ins[0].shape
+        want_rank = (3, 4) if self.spec.frontend["type"] == "logmel" else (2,)
+        if len(shape) not in want_rank:
+            raise ModelError(f"{self.path}: input {self.input_name} has shape {shape}, expected rank {want_rank} for a {self.spec.frontend['type']} front end")
+        self._rank = len(shape)
+        n_out = outs[0].shape[-1]
+        if isinstance(n_out, int) and n_out != len(self.spec.labels):
+            raise ModelError(f"{self.path}: model has {n_out} outputs but its metadata lists {len(self.spec.labels)} labels")
+
+    @property
+    def labels(self) -> tuple:
+        return self.spec.labels
+
+    def features(self, windows: np.ndarray) -> np.ndarray:
+        """Model input for a batch of windows [batch, samples]."""
+        if self.frontend is None:
+            x = windows.astype(np.float32)
+            if self.spec.frontend.get("normalize", True):
+                x = (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + 1e-7)
+            return x
+        f = self.frontend(windows)
+        return f[:, None] if self._rank == 4 else f
+
+    def scores(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities [batch, labels] for windows [batch, samples] (or one window [samples])."""
+        w = np.atleast_2d(np.asarray(windows, dtype=np.float32))
+        out = self.session.run(None, {self.input_name: self.features(w)})[0]
+        out = out.reshape(out.shape[0], -1)
+        if self.spec.output == "logits":
+            out = out - out.max(axis=1, keepdims=True)
+            out = np.exp(out)
+            out /= out.sum(axis=1, keepdims=True)
+        return out.astype(np.float32)

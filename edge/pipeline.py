@@ -1,0 +1,131 @@
+"""The streaming pipeline: 16 kHz blocks -> VAD frames -> ring buffer -> model every hop ->
+smoothing/threshold/refractory (or per-segment aggregation) -> events.
+
+Audio may arrive in blocks of any size; work happens per fixed VAD frame, so the events
+are the same whatever the block size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .decision import EventTrigger, SegmentAggregator
+from .model import Model
+from .ring import RingBuffer
+from .vad import AlwaysOpen, VadGate
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """hop_ms: how often the model runs; a multiple of vad_frame_ms. vad: gate the model
+    with webrtcvad (vad_mode 0-3, vad_frame_ms 10/20/30, hangover_ms after speech).
+    threshold, smoothing, refractory_s: override the model's own values (None: keep)."""
+
+    hop_ms: int = 100
+    vad: bool = True
+    vad_mode: int = 2
+    vad_frame_ms: int = 20
+    hangover_ms: int = 300
+    threshold: Optional[float] = None
+    smoothing: Optional[int] = None
+    refractory_s: Optional[float] = None
+
+    def __post_init__(self):
+        if self.vad_frame_ms not in (10, 20, 30):
+            raise ValueError(f"vad_frame_ms must be 10, 20 or 30, got {self.vad_frame_ms}")
+        if self.hop_ms <= 0 or self.hop_ms % self.vad_frame_ms:
+            raise ValueError(f"hop_ms must be a positive multiple of vad_frame_ms ({self.vad_frame_ms}), got {self.hop_ms}")
+        if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.smoothing is not None and self.smoothing < 1:
+            raise ValueError(f"smoothing must be >= 1, got {self.smoothing}")
+        if self.refractory_s is not None and self.refractory_s < 0:
+            raise ValueError(f"refractory_s must be >= 0, got {self.refractory_s}")
+
+    @property
+    def frame_samples(self) -> int:
+        return SAMPLE_RATE * self.vad_frame_ms // 1000
+
+    @property
+    def hop_frames(self) -> int:
+        return self.hop_ms // self.vad_frame_ms
+
+
+class StreamingPipeline:
+    """``process(block) -> [events]`` for 16 kHz mono float32 blocks of any size; ``flush()``
+    at the end of a stream; ``reset()`` to start a new one."""
+
+    def __init__(self, model: Model, config: StreamConfig = StreamConfig()):
+        self.model, self.config = model, config
+        spec = model.spec
+        self.window_s = spec.window_samples / SAMPLE_RATE
+        self.ring = RingBuffer(spec.window_samples)
+        self.gate = VadGate(config.vad_mode, config.vad_frame_ms, config.hangover_ms) if config.vad else AlwaysOpen()
+        if spec.aggregate == "segment":
+            self.decide = SegmentAggregator(spec.labels, self.window_s)
+        else:
+            thr = [config.threshold if config.threshold is not None else spec.threshold_for(lab) for lab in spec.labels]
+            fg = [lab not in spec.background for lab in spec.labels]
+            self.decide = EventTrigger(spec.labels, thr, fg, config.smoothing or spec.smoothing,
+                                       spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
+        self.pending = np.zeros(config.frame_samples, np.float32)  # a part-filled frame
+        self.reset()
+
+    def reset(self) -> None:
+        self.ring.reset()
+        self.gate.reset()
+        self.decide.reset()
+        self.n_pending = 0
+        self.frames = 0  # whole frames processed
+        self.hops_scored = 0
+
+    @property
+    def time(self) -> float:
+        """Stream time in seconds at the end of the last whole frame."""
+        return self.frames * self.config.frame_samples / SAMPLE_RATE
+
+    def process(self, block: np.ndarray) -> list:
+        x = np.asarray(block, np.float32).reshape(-1)
+        events, fs, i = [], self.config.frame_samples, 0
+        if self.n_pending:
+            take = min(fs - self.n_pending, len(x))
+            self.pending[self.n_pending:self.n_pending + take] = x[:take]
+            self.n_pending += take
+            i = take
+            if self.n_pending == fs:
+                events += self._frame(self.pending)
+                self.n_pending = 0
+        while i + fs <= len(x):
+            events += self._frame(x[i:i + fs])
+            i += fs
+        rest = len(x) - i
+        if rest > 0:
+            self.pending[:rest] = x[i:]
+            self.n_pending = rest
+        return events
+
+    def _frame(self, frame: np.ndarray) -> list:
+        """One VAD frame: the whole data flow, mic frame to event."""
+        self.ring.write(frame)
+        open_ = self.gate.process(frame)
+        self.frames += 1
+        if self.frames % self.config.hop_frames:
+            return []
+        scores = None
+        if open_:
+            scores = self.model.scores(self.ring.window()[None])[0]
+            self.hops_scored += 1
+        return self.decide.process(scores, self.time)
+
+    def flush(self) -> list:
+        """End of stream: report a segment still open. A part frame left over is dropped."""
+        return self.decide.flush() if isinstance(self.decide, SegmentAggregator) else []
+
+    def run(self, blocks: Iterable[np.ndarray]):
+        """Yield the events of a whole stream of blocks."""
+        for block in blocks:
+            yield from self.process(block)
+        yield from self.flush()

@@ -1,0 +1,97 @@
+"""Waveform augmentation for training: time shift, speed, gain, real noise at an SNR, reverberation.
+
+All functions take and return float32 mono at 16 kHz and draw from a numpy Generator, so a
+fixed seed gives the same training data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.audio import SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """shift_s: largest time shift either way. speed: (min, max) factor (pitch moves with it).
+    gain_db: (min, max) gain. noise_p: chance of adding real noise, at snr_db (min, max).
+    reverb_p: chance of a synthetic room response with RT60 in rt60_s (min, max)."""
+
+    shift_s: float = 0.15
+    speed: tuple = (0.88, 1.12)
+    gain_db: tuple = (-15.0, 6.0)
+    noise_p: float = 0.8
+    snr_db: tuple = (0.0, 25.0)
+    reverb_p: float = 0.3
+    rt60_s: tuple = (0.15, 0.7)
+
+
+def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play faster (factor > 1) or slower by linear interpolation; pitch follows."""
+    n = max(2, int(round(len(x) / factor)))
+    return np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
+
+
+def place(x: np.ndarray, length: int, offset: int) -> np.ndarray:
+    """Put x into a zero window of `length` samples, its centre moved by `offset` samples."""
+    out = np.zeros(length, np.float32)
+    start = (length - len(x)) // 2 + offset
+    a, b = max(0, start), min(length, start + len(x))
+    if b > a:
+        out[a:b] = x[a - start:b - start]
+    return out
+
+
+def noise_segment(noise: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    if len(noise) <= length:
+        return np.resize(noise, length).astype(np.float32)
+    start = rng.integers(0, len(noise) - length)
+    return noise[start:start + length]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x), dtype=np.float64) + 1e-12))
+
+
+def add_noise(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    scale = rms(x) / (rms(noise) * 10 ** (snr_db / 20))
+    return x + scale * noise
+
+
+def room_response(rng: np.random.Generator, rt60: float) -> np.ndarray:
+    """A synthetic room impulse response: direct path plus exponentially decaying noise."""
+    n = int(rt60 * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60) * 0.3
+    tail[0] = 1.0
+    return (tail / np.sqrt(np.sum(tail ** 2))).astype(np.float32)
+
+
+def reverberate(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
+    from scipy.signal import fftconvolve
+
+    y = fftconvolve(x, rir)[: len(x)]
+    return (y * (rms(x) / rms(y))).astype(np.float32)
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, noises: list, cfg: AugmentConfig = AugmentConfig(), length: int = SAMPLE_RATE) -> np.ndarray:
+    """One random view of clip x as a window of `length` samples."""
+    y = change_speed(x, rng.uniform(*cfg.speed)) if cfg.speed != (1.0, 1.0) else x
+    if len(y) > length:  # long clips: a random crop around the centre
+        y = y[(len(y) - length) // 2 + rng.integers(-(len(y) - length) // 2, (len(y) - length) // 2 + 1):][:length]
+    y = place(y, length, int(rng.uniform(-cfg.shift_s, cfg.shift_s) * SAMPLE_RATE))
+    if rng.random() < cfg.reverb_p:
+        y = reverberate(y, room_response(rng, rng.uniform(*cfg.rt60_s)))
+    if noises and rng.random() < cfg.noise_p:
+        y = add_noise(y, noise_segment(noises[rng.integers(len(noises))], length, rng), rng.uniform(*cfg.snr_db))
+    y = y * 10 ** (rng.uniform(*cfg.gain_db) / 20)
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
+def noise_window(rng: np.random.Generator, noises: list, length: int = SAMPLE_RATE) -> np.ndarray:
+    """A 'silence' example: real background noise at a random level, or near-digital silence."""
+    if not noises or rng.random() < 0.1:
+        return (rng.standard_normal(length) * 10 ** rng.uniform(-5, -3)).astype(np.float32)
+    y = noise_segment(noises[rng.integers(len(noises))], length, rng)
+    return np.clip(y / (rms(y) + 1e-9) * 10 ** rng.uniform(-3.5, -0.8), -1, 1).astype(np.float32)

@@ -1,0 +1,238 @@
+"""Train our own keyword model on the real recordings and export it as INT8 ONNX.
+
+    edge-export train-commands -o edge/models/commands.onnx
+
+Data: Speech Commands dev speakers (one speaker-disjoint fold held out to measure on),
+the other recordings in the data folder as extra `_unknown_` speech, real background noise
+for `_silence_` and for mixing, and optionally offline-TTS keywords. Fixed seed: the same
+command gives the same model.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.audio import SAMPLE_RATE
+from edge.features import LogMel, LogMelConfig
+from edge.model import ModelSpec
+
+from . import data as D
+from .augment import AugmentConfig, augment, noise_window
+
+UNKNOWN_TTS_WORDS = ("bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin", "nine", "one",
+                     "seven", "sheila", "six", "three", "tree", "two", "wow", "zero", "backward", "forward", "follow",
+                     "learn", "visual", "yet", "yell", "know", "note", "now", "cup", "town", "leaf", "lift", "write",
+                     "ride", "own", "one", "of", "often", "stock", "top", "goal", "good", "yesterday", "nobody", "under",
+                     "downtown", "rightly", "alright", "stopwatch", "offer", "going", "only", "left over")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """channels, kernel: TC-ResNet size. epochs; per_class: examples drawn per class per epoch.
+    holdout_fold of n_folds: the speaker-disjoint part kept aside (-1: train on all).
+    tts_voices: TTS voices per keyword (0: none); tts_share: share of keyword examples from TTS.
+    extra_unknown: use the wake-word and EmoDB recordings as extra _unknown_ speech."""
+
+    channels: tuple = (16, 24, 32, 48)
+    kernel: int = 9
+    epochs: int = 40
+    per_class: int = 300
+    batch: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-3
+    label_smoothing: float = 0.05
+    seed: int = 0
+    n_folds: int = 5
+    holdout_fold: int = 0
+    tts_voices: int = 0
+    tts_share: float = 0.2
+    extra_unknown: bool = True
+    calibration_windows: int = 300
+
+    def __post_init__(self):
+        if not -1 <= self.holdout_fold < self.n_folds:
+            raise ValueError(f"holdout_fold must be in [-1, {self.n_folds}), got {self.holdout_fold}")
+        if self.epochs < 1 or self.per_class < 1 or not self.channels:
+            raise ValueError("epochs and per_class must be >= 1, channels non-empty")
+        object.__setattr__(self, "channels", tuple(self.channels))
+
+
+class Pools:
+    """Raw audio per label for training, and the held-out clips to measure on."""
+
+    def __init__(self, cfg: TrainConfig, root: Path, log=print):
+        rng = np.random.default_rng(cfg.seed)
+        clips = D.speech_commands(root)
+        held = [c for c in clips if D.fold_of(c.group, cfg.n_folds) == cfg.holdout_fold]
+        train = [c for c in clips if D.fold_of(c.group, cfg.n_folds) != cfg.holdout_fold]
+        self.labels = D.COMMAND_LABELS
+        audio = D.load_clips(train)
+        self.real = {lab: [a for a, c in zip(audio, train) if c.label == lab] for lab in self.labels}
+        self.held_clips, self.held = held, D.load_clips(held)
+        self.extra_unknown = []
+        if cfg.extra_unknown:
+            extra = [root / "wakewords", root / "emodb"]
+            for folder in extra:
+                paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in D.AUDIO_SUFFIXES)
+                self.extra_unknown += D.load_clips([D.Clip(p, D.UNKNOWN, "") for p in paths], length=None)
+        self.noises = list(D.noise_bank(root).values())
+        self.tts = {lab: [] for lab in self.labels}
+        if cfg.tts_voices:
+            from .tts import available_voices, synthesize
+
+            voices = available_voices(rng, cfg.tts_voices)
+            for lab in self.labels[:10]:
+                self.tts[lab] = [synthesize(lab, v) for v in voices]
+            self.tts[D.UNKNOWN] = [synthesize(UNKNOWN_TTS_WORDS[i % len(UNKNOWN_TTS_WORDS)], v) for i, v in enumerate(voices * 2)]
+        log(f"data: {len(train)} training clips, {len(held)} held out ({len({c.group for c in held})} speakers/groups), "
+            f"{len(self.extra_unknown)} extra unknown, {sum(map(len, self.tts.values()))} TTS, {len(self.noises)} noise files")
+
+    def counts(self) -> dict:
+        return {"train_real": {k: len(v) for k, v in self.real.items()}, "tts": {k: len(v) for k, v in self.tts.items() if v},
+                "extra_unknown": len(self.extra_unknown), "held_out": len(self.held_clips), "noise_files": len(self.noises)}
+
+    def draw(self, label: str, rng: np.random.Generator, cfg: TrainConfig, aug: AugmentConfig) -> np.ndarray:
+        """One augmented training window of `label`."""
+        if label == D.SILENCE and rng.random() < 0.5:
+            return noise_window(rng, self.noises)
+        pool = self.real[label]
+        if self.tts[label] and rng.random() < cfg.tts_share:
+            pool = self.tts[label]
+        elif label == D.UNKNOWN and self.extra_unknown and rng.random() < 0.5:
+            pool = self.extra_unknown
+        x = pool[rng.integers(len(pool))]
+        if label == D.SILENCE:
+            return augment(x, rng, self.noises, AugmentConfig(speed=(1.0, 1.0), snr_db=(-5.0, 10.0), reverb_p=0.0))
+        return augment(x, rng, self.noises, aug)
+
+
+def epoch_batches(pools: Pools, cfg: TrainConfig, epoch: int, frontend: LogMel, aug: AugmentConfig):
+    """Yield (features, labels) batches of one class-balanced, freshly augmented epoch."""
+    rng = np.random.default_rng([cfg.seed, epoch])
+    ys = np.repeat(np.arange(len(pools.labels)), cfg.per_class)
+    rng.shuffle(ys)
+    for i in range(0, len(ys), cfg.batch):
+        y = ys[i:i + cfg.batch]
+        x = np.stack([pools.draw(pools.labels[k], rng, cfg, aug) for k in y])
+        yield frontend(x), y
+
+
+def train(cfg: TrainConfig, root: Path, log=print):
+    """Train a TC-ResNet; returns (torch model, pools, training log)."""
+    import torch
+
+    from .nets import TCResNet, spec_augment
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(1)
+    pools = Pools(cfg, root, log)
+    frontend, aug = LogMel(), AugmentConfig()
+    net = TCResNet(len(pools.labels), frontend.cfg.n_mels, cfg.channels, cfg.kernel)
+    steps = cfg.epochs * -(-cfg.per_class * len(pools.labels) // cfg.batch)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    history = []
+    for epoch in range(cfg.epochs):
+        t0, net_loss, n = time.time(), 0.0, 0
+        net.train()
+        for x, y in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
+            xb = spec_augment(torch.from_numpy(x), gen)
+            loss = loss_fn(net(xb), torch.from_numpy(y).long())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            net_loss, n = net_loss + loss.item() * len(y), n + len(y)
+        acc = held_out_accuracy(net, pools, frontend) if (epoch % 5 == 4 or epoch == cfg.epochs - 1) else None
+        history.append({"epoch": epoch + 1, "loss": round(net_loss / n, 4), "held_out_acc": acc, "seconds": round(time.time() - t0, 1)})
+        log(f"epoch {epoch + 1}/{cfg.epochs} loss {net_loss / n:.3f}" + (f" held-out acc {acc:.3f}" if acc is not None else "") + f" ({time.time() - t0:.0f}s)")
+    return net.eval(), pools, history
+
+
+def _prefetch(gen):
+    """Make the next batch on a second thread while this one trains (numpy releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(next, gen, None)
+        while True:
+            item = fut.result()
+            if item is None:
+                return
+            fut = ex.submit(next, gen, None)
+            yield item
+
+
+def held_out_accuracy(net, pools: Pools, frontend: LogMel) -> float:
+    import torch
+
+    if not pools.held_clips:
+        return float("nan")
+    net.eval()
+    with torch.no_grad():
+        pred = net(torch.from_numpy(frontend(pools.held))).argmax(1).numpy()
+    net.train()
+    truth = np.array([pools.labels.index(c.label) for c in pools.held_clips])
+    return float(np.mean(pred == truth))
+
+
+def commands_spec() -> ModelSpec:
+    return ModelSpec(labels=D.COMMAND_LABELS, frontend=LogMelConfig().to_dict(), task="commands",
+                     background=(D.SILENCE, D.UNKNOWN), threshold=0.6, smoothing=3, refractory_s=1.0, output="logits")
+
+
+def export_onnx(net, path: Path, n_mels: int, n_frames: int) -> None:
+    import torch
+
+    dummy = torch.zeros(1, n_mels, n_frames)
+    torch.onnx.export(net, (dummy,), str(path), input_names=["features"], output_names=["logits"],
+                      dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+
+
+def build_commands(out: Path, cfg: TrainConfig, root: Path, overwrite: bool = False, log=print) -> dict:
+    """Train, export fp32 and static INT8 ONNX, measure both on the held-out speakers, write the record."""
+    import tempfile
+
+    from .evaluate import evaluate
+    from .quantize import QuantizeConfig, quantize, quantized_op_counts
+    from .record import check_writable, record_path, set_metadata, write_record
+
+    out = Path(out)
+    check_writable(out, record_path(out), overwrite=overwrite)
+    t0 = time.time()
+    net, pools, history = train(cfg, root, log)
+    train_s = time.time() - t0
+    frontend = LogMel()
+    spec = commands_spec()
+    calib_rng = np.random.default_rng(cfg.seed + 1)
+    calib = np.stack([frontend(pools.draw(pools.labels[i % len(pools.labels)], calib_rng, cfg, AugmentConfig()))
+                      for i in range(cfg.calibration_windows)])
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        export_onnx(net, fp32, frontend.cfg.n_mels, frontend.cfg.n_frames(SAMPLE_RATE))
+        set_metadata(fp32, spec)
+        qcfg = QuantizeConfig(mode="static", per_channel=True, op_types=("Conv", "Gemm", "MatMul"))
+        step = quantize(fp32, out, qcfg, calib, "features")
+        set_metadata(out, spec)
+        figures = evaluate(out, pools.held_clips, source_path=fp32, audio=pools.held) if pools.held_clips else {}
+        fp32_bytes = fp32.stat().st_size
+    record = {
+        "what": "12-class Speech Commands keyword model (TC-ResNet on log-mel), INT8 static QDQ",
+        "data": {"root": str(root), **pools.counts(),
+                 "split": f"speaker-disjoint: sha256('fold:'+speaker) % {cfg.n_folds} == {cfg.holdout_fold} held out"},
+        "train_config": asdict(cfg),
+        "steps": [{"step": "train", "seconds": round(train_s, 1), "history": history},
+                  {"step": "export", "exporter": "torch.onnx (TorchScript)", "opset": 17, "fp32_bytes": fp32_bytes},
+                  {**step, "quantized_ops": quantized_op_counts(out)}],
+        "held_out": figures,
+    }
+    write_record(out, record)
+    log(f"wrote {out} ({out.stat().st_size} bytes), held-out accuracy {figures.get('accuracy')} "
+        f"(fp32 {figures.get('source', {}).get('accuracy')})")
+    return record

@@ -1,0 +1,108 @@
+"""INT8 quantization of ONNX models with ONNX Runtime: dynamic (weights only, activations
+quantized at run time) and static QDQ (activations calibrated on real audio)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DYNAMIC_DEFAULT_OPS = ("MatMul",)  # ConvInteger is slower than float Conv on CPU for wav2vec2
+STATIC_DEFAULT_OPS = ("Conv", "MatMul", "Gemm")
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """mode: dynamic or static. per_channel: one scale per output channel of each weight.
+    op_types: operators to quantize. reduce_range: 7-bit weights, for older x86 without VNNI.
+    calibration_method: minmax, entropy or percentile (static only)."""
+
+    mode: str = "dynamic"
+    per_channel: bool = False
+    op_types: tuple = DYNAMIC_DEFAULT_OPS
+    reduce_range: bool = False
+    calibration_method: str = "minmax"
+
+    def __post_init__(self):
+        if self.mode not in ("dynamic", "static"):
+            raise ValueError(f"mode must be dynamic or static, got {self.mode!r}")
+        if self.calibration_method not in ("minmax", "entropy", "percentile"):
+            raise ValueError(f"calibration_method must be minmax, entropy or percentile, got {self.calibration_method!r}")
+        object.__setattr__(self, "op_types", tuple(self.op_types))
+
+    @classmethod
+    def avx512_vnni(cls, mode="dynamic"):
+        """x86 with VNNI: per-channel, full 8-bit range (optimum's avx512_vnni preset)."""
+        return cls(mode=mode, per_channel=True, op_types=DYNAMIC_DEFAULT_OPS if mode == "dynamic" else STATIC_DEFAULT_OPS)
+
+    @classmethod
+    def avx2(cls, mode="dynamic"):
+        """Older x86 (AVX2, no VNNI): 7-bit weights avoid saturation in the u8s8 kernels."""
+        return cls(mode=mode, per_channel=True, reduce_range=True, op_types=DYNAMIC_DEFAULT_OPS if mode == "dynamic" else STATIC_DEFAULT_OPS)
+
+    @classmethod
+    def arm64(cls, mode="dynamic"):
+        """arm64 (Raspberry Pi 4/5): per-channel, full range (optimum's arm64 preset)."""
+        return cls(mode=mode, per_channel=True, op_types=DYNAMIC_DEFAULT_OPS if mode == "dynamic" else STATIC_DEFAULT_OPS)
+
+    @classmethod
+    def preset(cls, name: str, mode: str):
+        presets = {"avx512_vnni": cls.avx512_vnni, "avx2": cls.avx2, "arm64": cls.arm64}
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}: choose from {', '.join(presets)}")
+        return presets[name](mode)
+
+
+class ArrayCalibrationReader:
+    """Feeds calibration inputs (already model-shaped arrays) one at a time."""
+
+    def __init__(self, input_name: str, inputs: np.ndarray):
+        self.input_name, self.inputs, self.i = input_name, inputs, 0
+
+    def get_next(self):
+        if self.i >= len(self.inputs):
+            return None
+        self.i += 1
+        return {self.input_name: self.inputs[self.i - 1:self.i].astype(np.float32)}
+
+    def rewind(self):
+        self.i = 0
+
+
+def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray = None, input_name: str = None) -> dict:
+    """Quantize src to dst. Static mode needs calibration inputs [n, ...] for `input_name`."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_dynamic, quantize_static
+
+    src, dst = Path(src), Path(dst)
+    pre = dst.with_suffix(".pre.onnx")
+    try:
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+    except Exception:  # pre-processing is an optimisation; some graphs (dynamic shapes) refuse it
+        pre = src
+    try:
+        if cfg.mode == "dynamic":
+            quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, per_channel=cfg.per_channel,
+                             reduce_range=cfg.reduce_range, op_types_to_quantize=list(cfg.op_types))
+        else:
+            if calibration is None or len(calibration) == 0:
+                raise ValueError("static quantization needs calibration audio")
+            method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}[cfg.calibration_method]
+            quantize_static(str(pre), str(dst), ArrayCalibrationReader(input_name, calibration), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=cfg.per_channel,
+                            reduce_range=cfg.reduce_range, op_types_to_quantize=list(cfg.op_types), calibrate_method=method,
+                            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+    finally:
+        if pre != src and pre.exists():
+            pre.unlink()
+    return {"step": "quantize", "mode": cfg.mode, "per_channel": cfg.per_channel, "op_types": list(cfg.op_types),
+            "reduce_range": cfg.reduce_range, "calibration_method": cfg.calibration_method if cfg.mode == "static" else None,
+            "calibration_windows": int(len(calibration)) if calibration is not None and cfg.mode == "static" else 0}
+
+
+def quantized_op_counts(path) -> dict:
+    """How many quantized operators a graph holds (proof that quantization happened)."""
+    import onnx
+
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    names = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "DynamicQuantizeLinear")
+    return {k: ops.count(k) for k in names if ops.count(k)}
