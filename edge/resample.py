@@ -49,8 +49,8 @@ class StreamingResampler:
 
     def _ready(self, n_in: int) -> int:
         """Outputs computable once n_in inputs are seen, counted from output index 0 of the delayed stream."""
-        # output m (aligned) needs upsampled index m*down + delay_up <= (n_in - 1) * up
-        return max(0, ((n_in - 1) * self.up - self.delay_up) // self.down + 1) if n_in else 0
+        # output m uses inputs up to floor((m*down + delay_up) / up), which must be < n_in
+        return max(0, (n_in * self.up - 1 - self.delay_up) // self.down + 1) if n_in else 0
 
     def process(self, block: np.ndarray) -> np.ndarray:
         x = np.asarray(block, dtype=np.float32).reshape(-1)
