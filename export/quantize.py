@@ -106,3 +106,68 @@ def quantized_op_counts(path) -> dict:
     ops = [n.op_type for n in onnx.load(str(path)).graph.node]
     names = ("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "DynamicQuantizeLinear")
     return {k: ops.count(k) for k in names if ops.count(k)}
+
+
+def calibration_inputs(model_path, folder, n: int, progress: bool = True) -> np.ndarray:
+    """Model inputs for static calibration: up to n real clips from `folder` (any layout), spread
+    evenly over its sorted audio files, each fitted to the model's window and passed through its
+    front end (edge.model.Model.features)."""
+    from tqdm import tqdm
+
+    from edge.audio import load_audio
+    from edge.model import Model
+
+    from .data import AUDIO_SUFFIXES, DataError, fit_length
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: calibration folder not found")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise DataError(f"{folder}: no audio files ({', '.join(AUDIO_SUFFIXES)}) to calibrate on")
+    if n < 1:
+        raise ValueError(f"calibration windows must be >= 1, got {n}")
+    picked = [files[i] for i in np.unique(np.linspace(0, len(files) - 1, min(n, len(files))).astype(int))]
+    model = Model(str(model_path))
+    windows = np.stack([fit_length(load_audio(p), model.spec.window_samples)
+                        for p in tqdm(picked, desc="calibration audio", unit="clip", disable=not progress)])
+    return model.features(windows)
+
+
+def quantize_file(src, dst, cfg: QuantizeConfig, calibration_dir=None, calibration_windows: int = 200,
+                  check_clips=None, overwrite: bool = False) -> dict:
+    """Quantize a model made by the factory: keeps its metadata, chains its record, writes dst's record.
+    check_clips: labelled real clips to measure dst on against src."""
+    import json
+
+    from .evaluate import evaluate
+    from .record import check_writable, read_spec, record_path, removed_on_error, set_metadata, sha256, write_record
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no such model file")
+    spec = read_spec(src)
+    if cfg.mode == "static" and calibration_dir is None:
+        raise ValueError("static quantization needs --calibration DIR (real audio clips)")
+    if cfg.mode == "dynamic" and calibration_dir is not None:
+        raise ValueError("--calibration applies to static quantization only")
+    check_writable(dst, record_path(dst), overwrite=overwrite)
+    calib = calibration_inputs(src, calibration_dir, calibration_windows) if cfg.mode == "static" else None
+    source = {"model": str(src.resolve()), "sha256": sha256(src)}
+    prior = record_path(src)
+    previous = json.loads(prior.read_text()) if prior.is_file() else {}
+    steps = previous.get("steps", []) if previous.get("sha256") == source["sha256"] else []
+    if steps and "source" in previous:
+        source["origin"] = previous["source"]
+    with removed_on_error(dst, record_path(dst)):
+        from edge.model import Model
+
+        step = quantize(src, dst, cfg, calib, Model(str(src)).input_name)
+        set_metadata(dst, spec)
+        step.update(quantized_ops=quantized_op_counts(dst), bytes_before=src.stat().st_size, bytes_after=dst.stat().st_size)
+        record = {"what": f"INT8 {cfg.mode} quantization of {src.name}", "source": source,
+                  "spec": json.loads(spec.to_json()), "steps": steps + [step]}
+        if check_clips:
+            record["check"] = evaluate(dst, check_clips, source_path=src)
+        write_record(dst, record)
+    return record

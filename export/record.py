@@ -5,6 +5,7 @@ import hashlib
 import json
 import platform
 import time
+from contextlib import contextmanager
 from importlib import metadata as pkg_metadata
 from pathlib import Path
 
@@ -88,3 +89,16 @@ def write_record(model_path, record: dict) -> Path:
     out = record_path(p)
     out.write_text(json.dumps(full, indent=2, default=str) + "\n")
     return out
+
+
+@contextmanager
+def removed_on_error(*paths):
+    """Delete outputs a failed step left half-written (only those that did not exist before)."""
+    new = [Path(p) for p in paths if not Path(p).exists()]
+    try:
+        yield
+    except BaseException:
+        for p in new:
+            if p.is_file():
+                p.unlink()
+        raise

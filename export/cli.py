@@ -1,0 +1,184 @@
+"""``edge-export``: the model factory's command line. Thin: argparse builds the configs and
+calls the library (export.hf, export.quantize, export.prune, export.evaluate, export.kws).
+
+Expected errors (missing or wrong input, existing output) print one line on stderr,
+``edge-export: error: ...``, and exit with EXIT_BAD_INPUT; no tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+PROG = "edge-export"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other error."""
+
+    def error(self, message):
+        print(f"{PROG}: error: {message} (see {self.prog} -h)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = Parser(prog=PROG, description="Turn audio classifiers into small ONNX models for the edge runtime.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    c = sub.add_parser("convert", help="Hugging Face audio-classification checkpoint folder -> ONNX with metadata")
+    c.add_argument("checkpoint", metavar="CHECKPOINT", help="folder with config.json, model.safetensors, preprocessor_config.json")
+    c.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
+    c.add_argument("--task", choices=("classify", "commands"), default="classify",
+                   help="classify (default), or commands: _silence_/_unknown_ never raise events")
+    c.add_argument("--window-s", type=float, default=1.0, help="seconds of audio per model window (default %(default)s)")
+    c.add_argument("--fp16", action="store_true", help="float16 weights and activations (inputs/outputs stay float32)")
+    _common(c)
+
+    q = sub.add_parser("quantize", help="INT8 quantization of an ONNX model made by edge-export")
+    q.add_argument("input", metavar="IN.onnx")
+    q.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
+    q.add_argument("--mode", choices=("dynamic", "static"), required=True)
+    q.add_argument("--calibration", metavar="DIR", help="folder of real audio clips (static mode)")
+    q.add_argument("--calibration-windows", type=int, default=200, help="clips used to calibrate (default %(default)s)")
+    q.add_argument("--per-channel", action="store_true", help="one scale per output channel of each weight")
+    q.add_argument("--preset", choices=("avx512_vnni", "avx2", "arm64"), help="settings for a target CPU")
+    _common(q)
+
+    p = sub.add_parser("prune", help="keep the first N transformer layers of a checkpoint (optionally fine-tune)")
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("--keep-layers", type=int, required=True, metavar="N")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
+    p.add_argument("--finetune", metavar="DIR", help="labelled folder (<label>/<clip> or metadata.csv) to fine-tune on")
+    p.add_argument("--epochs", type=int, default=2, help="fine-tune epochs (default %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-4, help="fine-tune learning rate (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+
+    e = sub.add_parser("evaluate", help="accuracy, agreement with a source model, size and latency on labelled audio")
+    e.add_argument("model", metavar="MODEL.onnx")
+    e.add_argument("--data", required=True, metavar="DIR", help="labelled folder (<label>/<clip> or metadata.csv)")
+    e.add_argument("--source", metavar="SRC.onnx", help="model to compare with (e.g. the float32 original)")
+    e.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    t = sub.add_parser("train-commands", help="train our own 12-class keyword model and export it as INT8 ONNX")
+    t.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
+    t.add_argument("--data", metavar="DIR", help="data root (default: $EDGE_DATA or ../shared/data)")
+    t.add_argument("--epochs", type=int, default=40)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--tts-voices", type=int, default=0, help="offline-TTS voices per keyword (default none)")
+    t.add_argument("--overwrite", action="store_true")
+    return ap
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--check", metavar="DIR", help="labelled real audio to measure the result on against its source")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output and record")
+
+
+def _clips(folder):
+    from .data import labelled_folder
+
+    return labelled_folder(Path(folder)) if folder else None
+
+
+def cmd_convert(a) -> dict:
+    from edge.audio import SAMPLE_RATE
+
+    from .hf import convert
+
+    window = int(round(a.window_s * SAMPLE_RATE))
+    return convert(a.checkpoint, a.output, task=a.task, window_samples=window, fp16=a.fp16,
+                   check_clips=_clips(a.check), overwrite=a.overwrite)
+
+
+def cmd_quantize(a) -> dict:
+    from .quantize import STATIC_DEFAULT_OPS, QuantizeConfig, quantize_file
+
+    if a.preset:
+        cfg = QuantizeConfig.preset(a.preset, a.mode)
+    else:
+        cfg = QuantizeConfig(mode=a.mode, per_channel=a.per_channel,
+                             **({"op_types": STATIC_DEFAULT_OPS} if a.mode == "static" else {}))
+    return quantize_file(a.input, a.output, cfg, calibration_dir=a.calibration, calibration_windows=a.calibration_windows,
+                         check_clips=_clips(a.check), overwrite=a.overwrite)
+
+
+def cmd_prune(a) -> dict:
+    from .prune import FinetuneConfig, prune
+
+    ft = FinetuneConfig(epochs=a.epochs, lr=a.lr, seed=a.seed)
+    return prune(a.checkpoint, a.output, a.keep_layers, finetune_clips=_clips(a.finetune), ft=ft, overwrite=a.overwrite)
+
+
+def cmd_evaluate(a) -> dict:
+    from .evaluate import evaluate
+
+    for p in [a.model] + ([a.source] if a.source else []):
+        if not Path(p).is_file():
+            raise FileNotFoundError(f"{p}: no such model file")
+    figures = evaluate(a.model, _clips(a.data), source_path=a.source)
+    if a.json:
+        print(json.dumps(figures, indent=2))
+        return None
+    print(f"{a.model}: accuracy {figures['accuracy']} on {figures['n']} clips, {figures['bytes']:,} bytes, "
+          f"{figures['latency_ms_per_window']} ms per window")
+    for label, f in figures["per_class"].items():
+        print(f"  {label:12s} {f['accuracy']:.3f}  ({f['support']})")
+    if "source" in figures:
+        s = figures["source"]
+        print(f"source {s['model']}: accuracy {s['accuracy']}, top-1 agreement {s['top1_agreement']}, "
+              f"max probability difference {s['max_prob_diff']}")
+    return None
+
+
+def cmd_train_commands(a) -> dict:
+    from .data import data_root
+    from .kws import TrainConfig, build_commands
+
+    cfg = TrainConfig(epochs=a.epochs, seed=a.seed, tts_voices=a.tts_voices)
+    return build_commands(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
+
+
+COMMANDS = {"convert": cmd_convert, "quantize": cmd_quantize, "prune": cmd_prune, "evaluate": cmd_evaluate,
+            "train-commands": cmd_train_commands}
+
+
+def _quiet_libraries() -> None:
+    """transformers/torch chatter (deprecations, tracer notes) is not for the user of this tool."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*Converting a tensor to a Python boolean.*")
+
+
+def _summary(a, record: dict) -> str:
+    out = Path(a.output)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.is_dir() else out.stat().st_size
+    line = f"wrote {out} ({size:,} bytes)"
+    check = record.get("check") or record.get("held_out")
+    if check:
+        line += f", accuracy {check.get('accuracy')} (source {check.get('source', {}).get('accuracy')})"
+    return line
+
+
+def main(argv=None) -> int:
+    a = parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        record = COMMANDS[a.command](a)
+    except (ValueError, OSError, ImportError) as e:
+        print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    if record is not None:
+        print(_summary(a, record), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
