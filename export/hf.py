@@ -79,12 +79,12 @@ def _labels(config: dict, path: Path) -> tuple:
 
 def inspect(checkpoint) -> Checkpoint:
     """Read and check a checkpoint folder without loading its weights."""
-    from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES as AUDIO_CLS
-
     path = Path(checkpoint)
     if not path.is_dir():
         raise CheckpointError(f"{path}: no such checkpoint folder")
     config = _read_json(path / "config.json", "model config")
+    from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES as AUDIO_CLS
+
     model_type = config.get("model_type", "")
     archs = config.get("architectures") or []
     arch = AUDIO_CLS.get(model_type)
