@@ -52,6 +52,9 @@ class TrainConfig:
     tts_share: float = 0.2
     extra_unknown: bool = True
     calibration_windows: int = 300
+    teacher: str = ""  # "mlperf": distil from the MLPerf-Tiny reference model as well
+    teacher_weight: float = 0.5  # share of the loss from the teacher's soft targets
+    peers: str = "../shared/peers"
 
     def __post_init__(self):
         if not -1 <= self.holdout_fold < self.n_folds:
@@ -110,15 +113,16 @@ class Pools:
         return augment(x, rng, self.noises, aug)
 
 
-def epoch_batches(pools: Pools, cfg: TrainConfig, epoch: int, frontend: LogMel, aug: AugmentConfig):
-    """Yield (features, labels) batches of one class-balanced, freshly augmented epoch."""
+def epoch_batches(pools: Pools, cfg: TrainConfig, epoch: int, frontend: LogMel, aug: AugmentConfig, teacher=None):
+    """Yield (features, labels, teacher probabilities or None) batches of one class-balanced,
+    freshly augmented epoch."""
     rng = np.random.default_rng([cfg.seed, epoch])
     ys = np.repeat(np.arange(len(pools.labels)), cfg.per_class)
     rng.shuffle(ys)
     for i in range(0, len(ys), cfg.batch):
         y = ys[i:i + cfg.batch]
         x = np.stack([pools.draw(pools.labels[k], rng, cfg, aug) for k in y])
-        yield frontend(x), y
+        yield frontend(x), y, (teacher.probs(x) if teacher is not None else None)
 
 
 def train(cfg: TrainConfig, root: Path, log=print):
@@ -137,13 +141,23 @@ def train(cfg: TrainConfig, root: Path, log=print):
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     gen = torch.Generator().manual_seed(cfg.seed)
+    teacher = None
+    if cfg.teacher == "mlperf":
+        from .teacher import MlperfTeacher
+
+        teacher = MlperfTeacher(pools.labels, Path(cfg.peers))
+    elif cfg.teacher:
+        raise ValueError(f"unknown teacher {cfg.teacher!r}: the one known is 'mlperf'")
     history = []
     for epoch in range(cfg.epochs):
         t0, net_loss, n = time.time(), 0.0, 0
         net.train()
-        for x, y in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
-            xb = spec_augment(torch.from_numpy(x), gen)
-            loss = loss_fn(net(xb), torch.from_numpy(y).long())
+        for x, y, soft in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug, teacher)):
+            logits = net(spec_augment(torch.from_numpy(x), gen))
+            loss = loss_fn(logits, torch.from_numpy(y).long())
+            if soft is not None:
+                kd = torch.nn.functional.kl_div(torch.log_softmax(logits, 1), torch.from_numpy(soft), reduction="batchmean")
+                loss = (1 - cfg.teacher_weight) * loss + cfg.teacher_weight * kd
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -1,0 +1,99 @@
+"""The CLI contract: bad input gives one clear line on stderr and exit code 2, never a traceback."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+
+def edge(*args, inp=None):
+    return subprocess.run([sys.executable, "-m", "edge.cli", *map(str, args)], input=inp, capture_output=True, text=inp is None or isinstance(inp, str))
+
+
+def one_line_error(r):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    err = r.stderr if isinstance(r.stderr, str) else r.stderr.decode()
+    assert "Traceback" not in err, err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("edge: error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n" * 20)
+    corrupt = tmp_path / "corrupt.flac"
+    corrupt.write_bytes(b"fLaC" + bytes(range(256)) * 4)
+    nan = tmp_path / "nan.wav"
+    x = np.zeros(16_000, np.float32)
+    x[100] = np.nan
+    sf.write(nan, x, 16_000, subtype="FLOAT")
+    silent = tmp_path / "nosamples.wav"
+    sf.write(silent, np.zeros(0, np.float32), 16_000)
+    return {"missing": tmp_path / "missing.wav", "empty": empty, "text": text, "corrupt": corrupt, "nan": nan, "no samples": silent}
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "text", "corrupt", "nan", "no samples"])
+def test_bad_audio_file(bad_files, kind):
+    line = one_line_error(edge("classify", bad_files[kind]))
+    assert str(bad_files[kind]) in line or "audio" in line
+    one_line_error(edge("stream", bad_files[kind]))
+
+
+def test_batch_classify_keeps_the_good_results(bad_files, data_root):
+    good = data_root / "smoke" / "yes_1000ms.wav"
+    r = edge("classify", "--json", good, bad_files["corrupt"], good)
+    assert r.returncode == 2
+    out = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [o["file"] for o in out] == [str(good), str(good)]
+    assert out[0]["predictions"][0]["label"] == "yes"
+    assert r.stderr.count("edge: error:") == 1 and "Traceback" not in r.stderr
+
+
+def test_unknown_model_name():
+    line = one_line_error(edge("classify", "--model", "nosuchmodel", "x.wav"))
+    assert "nosuchmodel" in line and "commands" in line
+
+
+def test_onnx_without_our_metadata_and_with_wrong_inputs(tmp_path, data_root):
+    import onnx
+    from onnx import TensorProto, helper
+
+    def save(name, shape, meta=None):
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)
+        m = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+        m.ir_version = 8
+        if meta:
+            m.metadata_props.add(key="edge", value=meta)
+        onnx.save(m, tmp_path / name)
+        return tmp_path / name
+
+    clip = data_root / "smoke" / "yes_1000ms.wav"
+    plain = save("plain.onnx", ["b", 16_000])
+    assert "metadata" in one_line_error(edge("classify", "--model", plain, clip))
+    meta = json.dumps({"labels": ["a", "b"], "frontend": {"type": "logmel"}})
+    wrong = save("wrong.onnx", ["b", 16_000], meta)
+    assert "rank" in one_line_error(edge("stream", "--model", wrong, clip))
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    one_line_error(edge("classify", "--model", garbage, clip))
+
+
+def test_bad_options_are_one_line_too(data_root):
+    clip = data_root / "smoke" / "yes_1000ms.wav"
+    assert "multiple" in one_line_error(edge("stream", "--hop-ms", "90", clip))
+    one_line_error(edge("stream", "--threshold", "7", clip))
+
+
+def test_stdin_with_odd_bytes_and_nothing():
+    r = edge("stream", "-", inp=b"")
+    assert r.returncode == 0 and r.stdout == b""
+    r = edge("stream", "--rate", "48000", "-", inp=b"\x00" * 48_001)
+    assert r.returncode == 0

@@ -1,0 +1,60 @@
+"""The microphone path for real: a PulseAudio virtual microphone (a null sink and a remap
+source) carries real clips into `edge listen`, which captures at the device's own rate."""
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SINK, SOURCE = "edge_test_sink", "edge_test_mic"
+pytestmark = pytest.mark.mic
+
+
+def pactl(*args):
+    return subprocess.run(["pactl", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def virtual_mic():
+    for tool in ("pulseaudio", "pactl", "paplay"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} not found: install Debian's pulseaudio and pulseaudio-utils (scripts/setup.sh --dev does)")
+    if pactl("info").returncode != 0:
+        subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1"], capture_output=True)
+        for _ in range(50):
+            if pactl("info").returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("could not start a PulseAudio server")
+    sink = pactl("load-module", "module-null-sink", f"sink_name={SINK}", "rate=48000").stdout.strip()
+    source = pactl("load-module", "module-remap-source", f"master={SINK}.monitor", f"source_name={SOURCE}").stdout.strip()
+    previous = pactl("get-default-source").stdout.strip()
+    pactl("set-default-source", SOURCE)
+    yield SINK
+    if previous:
+        pactl("set-default-source", previous)
+    for module in (source, sink):
+        pactl("unload-module", module)
+
+
+def test_listen_hears_real_words_through_a_virtual_microphone(virtual_mic, word_stream, tmp_path):
+    audio, words = word_stream
+    wav = tmp_path / "words.wav"
+    sf.write(wav, np.concatenate([audio, np.zeros(16_000, np.float32)]), 16_000, subtype="PCM_16")
+    seconds = len(audio) / 16_000 + 3
+    listen = subprocess.Popen([sys.executable, "-m", "edge.cli", "listen", "--device", "pulse", "--json", "--seconds", str(seconds)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    banner = listen.stderr.readline()
+    assert "listening on" in banner, banner + listen.stderr.read()
+    subprocess.run(["paplay", f"--device={virtual_mic}", str(wav)], check=True, timeout=120)
+    out, err = listen.communicate(timeout=120)
+    assert listen.returncode == 0, err
+    heard = [json.loads(line)["label"] for line in out.splitlines()]
+    hits = sum(1 for w in words if w in heard)
+    assert hits >= len(words) - 2, f"played {words}, heard {heard}"
+    assert len(heard) <= len(words) + 1, f"one event per word: played {words}, heard {heard}"
