@@ -49,10 +49,13 @@ class EventTrigger:
 class SegmentAggregator:
     """Average the scores of every window in a speech segment; when the segment ends (the
     gate closes, or the stream ends), report its best label. Segments shorter than
-    `min_windows` scored windows are not reported."""
+    `min_windows` scored windows are not reported. A segment starts `lead_s` before its first
+    scored hop: by default window_s (the start of that window); the pipeline gives its hop,
+    within which the gate opened, so segments separated by silence do not overlap in time."""
 
-    def __init__(self, labels, window_s: float, min_windows: int = 2):
+    def __init__(self, labels, window_s: float, min_windows: int = 2, lead_s: Optional[float] = None):
         self.labels, self.window_s, self.min_windows = tuple(labels), window_s, min_windows
+        self.lead_s = window_s if lead_s is None else lead_s
         self.sum = np.zeros(len(self.labels), np.float64)
         self.reset()
 
@@ -65,7 +68,7 @@ class SegmentAggregator:
         if scores is None:
             return self.flush()
         if self.n == 0:
-            self.start = max(0.0, t - self.window_s)
+            self.start = max(0.0, t - self.lead_s)
         self.sum += scores
         self.n += 1
         self.end = t

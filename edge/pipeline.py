@@ -65,7 +65,7 @@ class StreamingPipeline:
         self.ring = RingBuffer(spec.window_samples)
         self.gate = VadGate(config.vad_mode, config.vad_frame_ms, config.hangover_ms) if config.vad else AlwaysOpen()
         if spec.aggregate == "segment":
-            self.decide = SegmentAggregator(spec.labels, self.window_s)
+            self.decide = SegmentAggregator(spec.labels, self.window_s, lead_s=config.hop_ms / 1000)
         else:
             thr = [config.threshold if config.threshold is not None else spec.threshold_for(lab) for lab in spec.labels]
             fg = [lab not in spec.background for lab in spec.labels]
