@@ -11,6 +11,8 @@ import numpy as np
 
 from edge.audio import SAMPLE_RATE
 
+QUIET_SHARE = 0.25  # share of 'silence' examples that are near-digital silence rather than noise
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -91,7 +93,7 @@ def augment(x: np.ndarray, rng: np.random.Generator, noises: list, cfg: AugmentC
 
 def noise_window(rng: np.random.Generator, noises: list, length: int = SAMPLE_RATE) -> np.ndarray:
     """A 'silence' example: real background noise at a random level, or near-digital silence."""
-    if not noises or rng.random() < 0.1:
-        return (rng.standard_normal(length) * 10 ** rng.uniform(-5, -3)).astype(np.float32)
+    if not noises or rng.random() < QUIET_SHARE:  # a quiet room or a muted microphone
+        return (rng.standard_normal(length) * 10 ** rng.uniform(-5.5, -3)).astype(np.float32)
     y = noise_segment(noises[rng.integers(len(noises))], length, rng)
     return np.clip(y / (rms(y) + 1e-9) * 10 ** rng.uniform(-3.5, -0.8), -1, 1).astype(np.float32)
