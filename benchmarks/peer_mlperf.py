@@ -30,9 +30,8 @@ from edge.audio import SAMPLE_RATE, load_audio
 from export.data import DataError, data_root, fold_of, speech_commands
 from export.evaluate import accuracy_report
 
-PEER_DIR = Path("/work/shared/peers/mlperf_tiny")
-MODEL_PATH = PEER_DIR / "kws_ref_model.tflite"
-LABELS_PATH = PEER_DIR / "labels.txt"
+PEERS = "../shared/peers"  # default, from the project's root
+MODEL_FILE, LABELS_FILE = "mlperf_tiny/kws_ref_model.tflite", "mlperf_tiny/labels.txt"
 MODEL_TO_DATA_LABEL = {"silence": "_silence_", "unknown": "_unknown_"}  # other names are shared
 
 CLIP_SAMPLES = SAMPLE_RATE  # 1 s, desired_samples
@@ -106,7 +105,7 @@ def mfcc(audio: np.ndarray) -> np.ndarray:
 class TfliteKws:
     """The INT8 reference model run by LiteRT; quantisation read from the model's input details."""
 
-    def __init__(self, path: Path = MODEL_PATH):
+    def __init__(self, path: Path):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
@@ -133,8 +132,8 @@ class TfliteKws:
         return (raw - self.out_zero_point) * self.out_scale
 
 
-def model_labels() -> list:
-    names = LABELS_PATH.read_text().split()
+def model_labels(peers: Path) -> list:
+    names = (peers / LABELS_FILE).read_text().split()
     return [MODEL_TO_DATA_LABEL.get(n, n) for n in names]
 
 
@@ -170,14 +169,18 @@ def confusion(labels: list, clips, scores: np.ndarray) -> dict:
     return out
 
 
-def benchmark(data: str) -> dict:
+def benchmark(data: str, peers: str = PEERS) -> dict:
     clips = speech_commands(data_root(data))
-    model, labels = TfliteKws(), model_labels()
+    peers = Path(peers).resolve()
+    model_path = peers / MODEL_FILE
+    if not model_path.is_file():
+        raise DataError(f"peer model not found: {model_path} (give --peers)")
+    model, labels = TfliteKws(model_path), model_labels(peers)
     scores, feat_ms, model_ms = run_clips(model, clips)
     held = np.array([fold_of(c.group, N_FOLDS) == HELDOUT_FOLD for c in clips])
     held_clips = [c for c, h in zip(clips, held) if h]
     return {
-        "model": str(MODEL_PATH), "model_bytes": MODEL_PATH.stat().st_size, "labels": labels,
+        "model": str(model_path), "model_bytes": model_path.stat().st_size, "labels": labels,
         "input_quantization": {"scale": float(model.scale), "zero_point": int(model.zero_point), "rounding": "truncate"},
         "front_end": {"window_samples": WINDOW_SAMPLES, "stride_samples": STRIDE_SAMPLES, "fft_length": FFT_LENGTH,
                       "mel_bins": NUM_MEL_BINS, "mel_hz": [MEL_LOW_HZ, MEL_HIGH_HZ], "log_offset": LOG_OFFSET,
@@ -212,10 +215,11 @@ def report(res: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data", help="data folder holding speech_commands/")
+    ap.add_argument("--peers", default=PEERS, help="peer models folder holding mlperf_tiny/ (default %(default)s)")
     ap.add_argument("--out", default="benchmarks/results/peer_mlperf", help="folder for results.json and report.md")
     args = ap.parse_args(argv)
     try:
-        res = benchmark(args.data)
+        res = benchmark(args.data, args.peers)
     except (DataError, ImportError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

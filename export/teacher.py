@@ -23,7 +23,7 @@ class MlperfTeacher:
         if not path.is_file():
             raise FileNotFoundError(f"teacher model not found: {path}")
         self.model = P.TfliteKws(path)
-        names = [P.MODEL_TO_DATA_LABEL.get(n, n) for n in (path.parent / "labels.txt").read_text().split()]
+        names = P.model_labels(Path(peers))
         if sorted(names) != sorted(labels):
             raise ValueError(f"teacher labels {names} do not match the student's {list(labels)}")
         self.order = [names.index(lab) for lab in labels]
