@@ -84,11 +84,19 @@ class LogMel:
         self.filters = mel_filterbank(cfg)
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
+        return self.from_power(self.power(audio))
+
+    def power(self, audio: np.ndarray) -> np.ndarray:
+        """Power spectrogram [..., frames, n_fft // 2 + 1] (training may alter it before from_power)."""
         x = np.asarray(audio, dtype=np.float32)
         cfg = self.cfg
         n = cfg.n_frames(x.shape[-1])
         idx = np.arange(cfg.win_length)[None, :] + cfg.hop_length * np.arange(n)[:, None]
         frames = x[..., idx] * self.window  # [..., frames, win]
         spec = scipy.fft.rfft(frames, n=cfg.n_fft, axis=-1)  # float32 in, complex64 out
-        mel = (spec.real ** 2 + spec.imag ** 2) @ self.filters.T  # [..., frames, n_mels]
+        return spec.real ** 2 + spec.imag ** 2
+
+    def from_power(self, power: np.ndarray) -> np.ndarray:
+        """Log-mel [..., n_mels, frames] of a power spectrogram from power()."""
+        mel = np.asarray(power, np.float32) @ self.filters.T  # [..., frames, n_mels]
         return np.log(mel + LOG_FLOOR).swapaxes(-1, -2).astype(np.float32)

@@ -97,3 +97,23 @@ def noise_window(rng: np.random.Generator, noises: list, length: int = SAMPLE_RA
         return (rng.standard_normal(length) * 10 ** rng.uniform(-5.5, -3)).astype(np.float32)
     y = noise_segment(noises[rng.integers(len(noises))], length, rng)
     return np.clip(y / (rms(y) + 1e-9) * 10 ** rng.uniform(-3.5, -0.8), -1, 1).astype(np.float32)
+
+
+ENVELOPE_LIFTER = 30  # cepstral coefficients kept as the spectral envelope: 1.9 ms at 16 kHz, shorter than any voice's pitch period
+
+
+def shift_pitch_keep_formants(power: np.ndarray, factor: float, lifter: int = ENVELOPE_LIFTER) -> np.ndarray:
+    """Move the harmonics of a power spectrogram [..., frames, bins] up or down by `factor` in frequency
+    while keeping its spectral envelope (the formants): the cepstrum's first `lifter` coefficients are
+    the envelope, the rest (the pitch's fine structure) is resampled along frequency. For feature-domain
+    augmentation: a voice's pitch moves, its vocal tract does not."""
+    logp = np.log(np.asarray(power, np.float64) + 1e-12)
+    cep = np.fft.irfft(logp, axis=-1)
+    cep[..., lifter:cep.shape[-1] - lifter + 1] = 0.0
+    env = np.fft.rfft(cep, axis=-1).real[..., :logp.shape[-1]]
+    fine = logp - env
+    src = np.clip(np.arange(logp.shape[-1]) / factor, 0, logp.shape[-1] - 1)
+    lo = np.floor(src).astype(int)
+    hi, w = np.minimum(lo + 1, logp.shape[-1] - 1), src - lo
+    moved = fine[..., lo] * (1 - w) + fine[..., hi] * w
+    return np.exp(env + moved).astype(np.float32)

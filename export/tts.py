@@ -75,3 +75,46 @@ def trim(x: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
     env = np.abs(x)
     loud = np.nonzero(env > env.max() * 10 ** (floor_db / 20))[0]
     return x[loud[0]:loud[-1] + 1] if len(loud) else x
+
+
+# Speaker gender from synthetic voices (export/gender.py) -----------------------------------
+FLITE_GENDER = {"slt": "female", "kal": "male", "kal16": "male", "awb": "male", "rms": "male"}
+GENDER_LANGUAGES = ("de", "en-us", "en")  # espeak-ng voices (no mbrola) the gender set speaks with
+UNNATURAL_VARIANTS = ("whisper", "whisperf", "Demonic", "UniRobot", "anikaRobot", "announcer", "fast", "croak",
+                      "Tweaky", "Mr serious")  # no voicing, robot or effect voices: their gender is not audible
+GENDER_PITCH = (30, 70)  # espeak-ng pitch range (0-99, 50 normal) that keeps a variant's gender audible
+
+
+def variant_genders() -> dict:
+    """espeak-ng voice variants by the gender espeak-ng lists for them: {"f1": "female", "m3": "male", ...},
+    leaving out whispering, robot and effect variants."""
+    if not shutil.which("espeak-ng"):
+        return {}
+    rows = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True).stdout.splitlines()[1:]
+    out = {}
+    for row in rows:
+        cols = row.split()
+        if len(cols) < 5 or not cols[4].startswith("!v/"):
+            continue
+        name = row[row.index("!v/") + 3:].split("  ")[0].strip()  # file names may hold a space ("Mr serious")
+        gender = {"F": "female", "M": "male"}.get(cols[2].split("/")[-1])
+        if gender and name not in UNNATURAL_VARIANTS and not name.lower().startswith("robosoft"):
+            out[name] = gender
+    return out
+
+
+def gendered_voices(rng: np.random.Generator, per_gender: int) -> list:
+    """(Voice, gender) pairs: per_gender random espeak-ng language/variant/rate/pitch draws of each gender,
+    plus every flite voice at three speeds."""
+    variants = variant_genders()
+    out = []
+    for gender in ("female", "male"):
+        names = sorted(v for v, g in variants.items() if g == gender)
+        for _ in range(per_gender if names else 0):
+            lang = GENDER_LANGUAGES[rng.integers(len(GENDER_LANGUAGES))]
+            voice = Voice("espeak-ng", f"{lang}+{names[rng.integers(len(names))]}", int(rng.integers(120, 200)),
+                          int(rng.integers(*GENDER_PITCH)))
+            out.append((voice, gender))
+    if shutil.which("flite"):
+        out += [(Voice("flite", v, r), g) for v, g in FLITE_GENDER.items() for r in (80, 100, 125)]
+    return out
