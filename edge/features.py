@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.fft
+import scipy.sparse
 
 from .audio import SAMPLE_RATE
 
@@ -82,6 +83,9 @@ class LogMel:
         self.cfg = cfg
         self.window = np.hanning(cfg.win_length + 1)[:-1].astype(np.float32)  # periodic Hann
         self.filters = mel_filterbank(cfg)
+        # Sparse (each band spans a few bins), and no BLAS: a multi-threaded BLAS on a busy
+        # 2-core device took 5-9 ms for this tiny product against 0.05 ms here (measured).
+        self.filters_sparse = scipy.sparse.csr_matrix(self.filters)
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
         return self.from_power(self.power(audio))
@@ -98,5 +102,6 @@ class LogMel:
 
     def from_power(self, power: np.ndarray) -> np.ndarray:
         """Log-mel [..., n_mels, frames] of a power spectrogram from power()."""
-        mel = np.asarray(power, np.float32) @ self.filters.T  # [..., frames, n_mels]
+        p = np.asarray(power, np.float32)
+        mel = (self.filters_sparse @ p.reshape(-1, p.shape[-1]).T).T.reshape(*p.shape[:-1], -1)  # [..., frames, n_mels]
         return np.log(mel + LOG_FLOOR).swapaxes(-1, -2).astype(np.float32)
