@@ -2,7 +2,7 @@
 
 The teacher here is the MLPerf-Tiny reference keyword model (DS-CNN, Apache-2.0, trained on
 ~85,000 Speech Commands v2 training clips, whose speakers are not in our dev data), run
-by LiteRT with its own MFCC front end (benchmarks/peer_mlperf.py). Only its output
+by LiteRT with its own MFCC front end (export/mlperf.py). Only its output
 probabilities on our augmented audio are used; none of its weights enter the student.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ class MlperfTeacher:
     """``probs(windows [n, 16000]) -> [n, len(labels)]`` in the student's label order."""
 
     def __init__(self, labels, peers: Path):
-        from benchmarks import peer_mlperf as P
+        from . import mlperf as P
 
         self.P = P
         path = Path(peers) / "mlperf_tiny" / "kws_ref_model.tflite"
