@@ -46,6 +46,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--calibration-windows", type=int, default=200, help="clips used to calibrate (default %(default)s)")
     q.add_argument("--per-channel", action="store_true", help="one scale per output channel of each weight")
     q.add_argument("--preset", choices=("avx512_vnni", "avx2", "arm64"), help="settings for a target CPU")
+    q.add_argument("--calibration-method", choices=("minmax", "entropy", "percentile"), default="minmax",
+                   help="static: how activation ranges are chosen (default %(default)s); percentile ignores outliers, "
+                        "which a wav2vec2 conv feature encoder needs (see benchmarks/results/w2v2)")
+    q.add_argument("--op-types", metavar="OPS", help="comma-separated operators to quantize "
+                   "(default MatMul for dynamic, Conv,MatMul,Gemm for static)")
     _common(q)
 
     p = sub.add_parser("prune", help="keep the first N transformer layers of a checkpoint (optionally fine-tune)")
@@ -70,6 +75,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=40)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--tts-voices", type=int, default=0, help="offline-TTS voices per keyword (default none)")
+    t.add_argument("--teacher", choices=("mlperf",), help="distil from the MLPerf-Tiny reference model as well (needs LiteRT: .[bench])")
+    t.add_argument("--peers", default="../shared/peers", help="peer models folder for --teacher (default %(default)s)")
     t.add_argument("--overwrite", action="store_true")
     return ap
 
@@ -96,6 +103,8 @@ def cmd_convert(a) -> dict:
 
 
 def cmd_quantize(a) -> dict:
+    from dataclasses import replace
+
     from .quantize import STATIC_DEFAULT_OPS, QuantizeConfig, quantize_file
 
     if a.preset:
@@ -103,6 +112,9 @@ def cmd_quantize(a) -> dict:
     else:
         cfg = QuantizeConfig(mode=a.mode, per_channel=a.per_channel,
                              **({"op_types": STATIC_DEFAULT_OPS} if a.mode == "static" else {}))
+    cfg = replace(cfg, calibration_method=a.calibration_method)
+    if a.op_types:
+        cfg = replace(cfg, op_types=tuple(x.strip() for x in a.op_types.split(",") if x.strip()))
     return quantize_file(a.input, a.output, cfg, calibration_dir=a.calibration, calibration_windows=a.calibration_windows,
                          check_clips=_clips(a.check), overwrite=a.overwrite)
 
@@ -139,7 +151,7 @@ def cmd_train_commands(a) -> dict:
     from .data import data_root
     from .kws import TrainConfig, build_commands
 
-    cfg = TrainConfig(epochs=a.epochs, seed=a.seed, tts_voices=a.tts_voices)
+    cfg = TrainConfig(epochs=a.epochs, seed=a.seed, tts_voices=a.tts_voices, teacher=a.teacher or "", peers=a.peers)
     return build_commands(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 

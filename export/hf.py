@@ -1,7 +1,9 @@
 """Hugging Face audio-classification checkpoints (wav2vec2, HuBERT, WavLM, ...) to ONNX.
 
-    checkpoint folder -> inspect -> optimum main_export (dynamic batch and sequence axes)
-    -> compare with torch -> [float16] -> metadata (labels, rate, front end) -> record
+    checkpoint folder -> inspect -> load (safetensors) -> fold weight norm -> optimum's ONNX
+    exporter (onnx_export_from_model, what main_export runs once it has loaded the model;
+    dynamic batch and sequence axes) -> compare with torch -> [float16] -> metadata (labels,
+    rate, front end) -> record
 
 Only local folders are read, only safetensors weights are loaded (no pickle), and only
 models whose feature extractor takes the raw waveform are accepted: the runtime's "raw"
@@ -44,10 +46,13 @@ class Checkpoint:
     labels: tuple
     sample_rate: int
     normalize: bool
+    min_samples: int  # receptive field of the conv feature encoder: the shortest input with one frame
 
     def spec(self, task: str = "classify", window_samples: int = SAMPLE_RATE) -> ModelSpec:
         if task not in SPEC_TASKS:
             raise ValueError(f"task must be one of {SPEC_TASKS}, got {task!r}")
+        if window_samples < self.min_samples:
+            raise ValueError(f"window of {window_samples} samples is shorter than the model's receptive field ({self.min_samples})")
         background = tuple(x for x in self.labels if x in BACKGROUND_LABELS) if task == "commands" else ()
         return ModelSpec(labels=self.labels, sample_rate=self.sample_rate, window_samples=window_samples,
                          frontend={"type": "raw", "normalize": self.normalize}, task=task, background=background,
@@ -77,6 +82,15 @@ def _labels(config: dict, path: Path) -> tuple:
     return tuple(str(id2label[str(i)] if str(i) in id2label else id2label[i]) for i in ids)
 
 
+def receptive_field(config: dict) -> int:
+    """Samples one output frame of the conv feature encoder sees (400 for wav2vec2's default)."""
+    kernels, strides = config.get("conv_kernel") or [1], config.get("conv_stride") or [1]
+    r = 1
+    for k, s in zip(reversed(kernels), reversed(strides)):
+        r = (r - 1) * s + k
+    return r
+
+
 def inspect(checkpoint) -> Checkpoint:
     """Read and check a checkpoint folder without loading its weights."""
     path = Path(checkpoint)
@@ -104,7 +118,7 @@ def inspect(checkpoint) -> Checkpoint:
     if rate != SAMPLE_RATE:
         raise CheckpointError(f"{path}: feature extractor sampling_rate is {rate} Hz; the runtime works at {SAMPLE_RATE} Hz")
     return Checkpoint(path=path, model_type=model_type, architecture=arch, labels=_labels(config, path),
-                      sample_rate=rate, normalize=bool(fe.get("do_normalize", True)))
+                      sample_rate=rate, normalize=bool(fe.get("do_normalize", True)), min_samples=receptive_field(config))
 
 
 def load_torch(checkpoint):

@@ -163,8 +163,11 @@ def quantize_file(src, dst, cfg: QuantizeConfig, calibration_dir=None, calibrati
         from edge.model import Model
 
         step = quantize(src, dst, cfg, calib, Model(str(src)).input_name)
+        ops = quantized_op_counts(dst)
+        if not ops:
+            raise ValueError(f"{src}: nothing was quantized (no {', '.join(cfg.op_types)} operators in the graph?)")
         set_metadata(dst, spec)
-        step.update(quantized_ops=quantized_op_counts(dst), bytes_before=src.stat().st_size, bytes_after=dst.stat().st_size)
+        step.update(quantized_ops=ops, bytes_before=src.stat().st_size, bytes_after=dst.stat().st_size)
         record = {"what": f"INT8 {cfg.mode} quantization of {src.name}", "source": source,
                   "spec": json.loads(spec.to_json()), "steps": steps + [step]}
         if check_clips:

@@ -315,6 +315,7 @@ def test_cli_bad_inputs_exit_2_with_one_line(capsys, factory, w2v2, bad_inputs):
         (("quantize", onnx_path, "-o", factory / "x.onnx", "--mode", "static"), "--calibration"),
         (("quantize", onnx_path, "-o", onnx_path, "--mode", "dynamic"), "exists"),
         (("quantize", onnx_path, "-o", factory / "x.onnx"), "--mode"),
+        (("quantize", onnx_path, "-o", factory / "x.onnx", "--mode", "dynamic", "--op-types", "LSTM"), "nothing was quantized"),
         (("prune", ck, "--keep-layers", "9", "-o", factory / "p"), "between 1 and 3"),
         (("evaluate", factory / "missing.onnx", "--data", bad_inputs["no_audio"]), "no such model"),
         (("evaluate", onnx_path, "--data", bad_inputs["no_audio"]), "no audio"),
@@ -333,10 +334,12 @@ def test_cli_convert_and_quantize_write_checked_records(capsys, factory, real_fo
     rec = json.loads(fp32.with_suffix(".json").read_text())
     assert rec["check"]["n"] == len(COMMAND_LABELS) * CLIPS_PER_LABEL and rec["check"]["source"]["top1_agreement"] == 1.0
     code, _, err = run_cli(capsys, "quantize", fp32, "-o", int8, "--mode", "static", "--calibration", real_folder,
-                           "--calibration-windows", "8", "--preset", "avx2", "--check", real_folder)
+                           "--calibration-windows", "8", "--preset", "avx2", "--calibration-method", "percentile",
+                           "--check", real_folder)
     assert code == 0, err
     rec = json.loads(int8.with_suffix(".json").read_text())
-    assert rec["steps"][-1]["reduce_range"] is True and rec["source"]["sha256"] == json.loads(fp32.with_suffix(".json").read_text())["sha256"]
+    assert rec["steps"][-1]["reduce_range"] is True and rec["steps"][-1]["calibration_method"] == "percentile"
+    assert rec["source"]["sha256"] == json.loads(fp32.with_suffix(".json").read_text())["sha256"]
     code, out, err = run_cli(capsys, "evaluate", int8, "--data", real_folder, "--source", fp32, "--json")
     assert code == 0 and json.loads(out)["n"] == len(COMMAND_LABELS) * CLIPS_PER_LABEL
 
