@@ -303,7 +303,7 @@ def bad_inputs(factory):
     return {"ctc": ctc, "pickled": pickled, "bare": bare, "no_audio": no_audio}
 
 
-def test_cli_bad_inputs_exit_2_with_one_line(capsys, factory, w2v2, bad_inputs):
+def test_cli_bad_inputs_exit_2_with_one_line(capsys, factory, w2v2, bad_inputs, data_root):
     ck, onnx_path = w2v2
     cases = [
         (("convert", factory / "missing", "-o", factory / "x.onnx"), "no such checkpoint"),
@@ -319,6 +319,8 @@ def test_cli_bad_inputs_exit_2_with_one_line(capsys, factory, w2v2, bad_inputs):
         (("prune", ck, "--keep-layers", "9", "-o", factory / "p"), "between 1 and 3"),
         (("evaluate", factory / "missing.onnx", "--data", bad_inputs["no_audio"]), "no such model"),
         (("evaluate", onnx_path, "--data", bad_inputs["no_audio"]), "no audio"),
+        (("train-commands", "-o", factory / "x.onnx", "--data", factory / "missing"), "data folder not found"),
+        (("train-commands", "-o", onnx_path, "--data", data_root), "exists"),
     ]
     for args, expected in cases:
         code, _, err = run_cli(capsys, *args)
