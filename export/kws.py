@@ -9,7 +9,6 @@ command gives the same model.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path

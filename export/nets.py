@@ -1,33 +1,8 @@
-"""Small keyword networks on log-mel input [batch, 1, n_mels, frames]."""
+"""Small keyword networks on log-mel input [batch, n_mels, frames], and SpecAugment."""
 from __future__ import annotations
 
 import torch
 from torch import nn
-
-
-def conv_bn(cin, cout, k, stride=1, groups=1):
-    pad = tuple(x // 2 for x in k) if isinstance(k, tuple) else k // 2
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
-
-
-class DSCNN(nn.Module):
-    """Depthwise-separable CNN (Zhang et al., "Hello Edge", 2017), with an input BatchNorm
-    that learns the feature scale, so raw log-mel goes in."""
-
-    def __init__(self, n_classes: int, width: int = 64, blocks: int = 4, dropout: float = 0.2):
-        super().__init__()
-        self.norm = nn.BatchNorm2d(1)
-        self.stem = conv_bn(1, width, (10, 4), stride=(2, 2))
-        layers = []
-        for _ in range(blocks):
-            layers += [conv_bn(width, width, 3, groups=width), conv_bn(width, width, 1)]
-        self.body = nn.Sequential(*layers)
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(width, n_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.body(self.stem(self.norm(x)))
-        return self.head(self.drop(x.mean(dim=(2, 3))))
 
 
 def spec_augment(x: torch.Tensor, gen: torch.Generator, freq_masks=2, freq_width=6, time_masks=2, time_width=12) -> torch.Tensor:
