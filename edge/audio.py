@@ -26,13 +26,13 @@ class AudioError(ValueError):
 def to_mono_float32(samples: np.ndarray) -> np.ndarray:
     """Mix [frames, channels] or [frames] samples of any dtype to float32 mono in [-1, 1]."""
     x = np.asarray(samples)
-    if x.ndim == 2:
-        x = x.mean(axis=1) if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64).mean(axis=1)
-    elif x.ndim != 1:
+    if x.ndim not in (1, 2):
         raise AudioError(f"expected 1-D or 2-D (frames, channels) samples, got shape {x.shape}")
-    if np.issubdtype(x.dtype, np.integer):
+    if np.issubdtype(x.dtype, np.integer):  # scale to [-1, 1) before mixing
         info = np.iinfo(x.dtype)
         x = (x.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

@@ -117,3 +117,12 @@ def test_api_stream_matches_the_pipeline(commands_model, word_stream, tmp_path):
     streamed = list(stream_file(wav, commands_model))
     q = (np.clip(audio, -1, 1 - 1 / 32768) * 32768).astype(np.int16) / 32768.0  # what PCM_16 keeps
     assert streamed == run_blocks(StreamingPipeline(commands_model), q.astype(np.float32), 1600)
+
+
+def test_integer_multichannel_arrays_are_scaled_before_mixing(data_root):
+    from scipy.signal import resample_poly
+
+    x, _ = sf.read(str(data_root / "smoke" / "yes_1000ms.wav"), dtype="float32")
+    pcm = (np.clip(resample_poly(x, 3, 1), -1, 1 - 1 / 32768) * 32768).astype(np.int16)
+    stereo = np.stack([pcm, pcm], axis=1)
+    assert classify({"sampling_rate": 48_000, "array": stereo})[0]["label"] == "yes"
