@@ -24,8 +24,8 @@ def pct(x) -> str:
 
 
 def gender_int8_models(summary: dict) -> list:
-    """The INT8 size variants (not the no-TTS ablation), smallest first."""
-    names = [n for n, m in summary["models"].items() if m["task"] == "gender" and n.endswith("-int8") and "notts" not in n]
+    """The INT8 size variants (not the TTS ablation), smallest first."""
+    names = [n for n, m in summary["models"].items() if m["task"] == "gender" and n.endswith("-int8") and "tts" not in n]
     return sorted(names, key=lambda n: summary["models"][n]["bytes"])
 
 
@@ -39,7 +39,7 @@ def plot_size_vs_accuracy(summary: dict, path: Path, min_support: int) -> Path:
     names = gender_int8_models(summary)
     models = [summary["models"][n] for n in names]
     kb = [m["bytes"] / 1000 for m in models]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 6.5), sharey=True)
     for ax, column in zip(axes, ("gender & emotion", "speaker")):
         values = sorted(models[0]["slices"][column])
         for i, v in enumerate(values):
@@ -49,10 +49,12 @@ def plot_size_vs_accuracy(summary: dict, path: Path, min_support: int) -> Path:
             ax.plot(kb, acc, marker="o", color=matplotlib.colormaps["tab20"](i % 20), label=f"{v} ({models[0]['slices'][column][v]['support']})")
         ax.plot(kb, [m["accuracy"] for m in models], color="black", linewidth=3, marker="s", label="overall")
         ax.set_xscale("log")
-        ax.set_xlabel("INT8 model size (KB, log scale): " + ", ".join(n.split("-")[1] for n in names))
+        ax.set_xticks(kb, [f"{n.split('-')[1]}\n{k:.0f} KB" for n, k in zip(names, kb)])
+        ax.minorticks_off()
+        ax.set_xlabel("INT8 model size (log scale)")
         ax.set_title(f"speaker-independent accuracy per {column}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2, loc="lower right")
+        ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     axes[0].set_ylabel("clip accuracy")
     fig.tight_layout()
     fig.savefig(path, dpi=PLOT_DPI)
