@@ -78,6 +78,14 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--teacher", choices=("mlperf",), help="distil from the MLPerf-Tiny reference model as well (needs LiteRT: .[bench])")
     t.add_argument("--peers", default="../shared/peers", help="peer models folder for --teacher (default %(default)s)")
     t.add_argument("--overwrite", action="store_true")
+
+    g = sub.add_parser("train-gender", help="train the female/male model on EmoDB (speaker-fold cross-validated) as INT8 ONNX")
+    g.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
+    g.add_argument("--data", metavar="DIR", help="data root (default: $EDGE_DATA or ../shared/data)")
+    g.add_argument("--epochs", type=int, default=24)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--tts-voices", type=int, default=0, help="synthetic voices per gender (default none: measured to hurt)")
+    g.add_argument("--overwrite", action="store_true")
     return ap
 
 
@@ -155,8 +163,16 @@ def cmd_train_commands(a) -> dict:
     return build_commands(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 
+def cmd_train_gender(a) -> dict:
+    from .data import data_root
+    from .gender import GenderConfig, build_gender
+
+    cfg = GenderConfig(epochs=a.epochs, seed=a.seed, tts_voices=a.tts_voices)
+    return build_gender(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
+
+
 COMMANDS = {"convert": cmd_convert, "quantize": cmd_quantize, "prune": cmd_prune, "evaluate": cmd_evaluate,
-            "train-commands": cmd_train_commands}
+            "train-commands": cmd_train_commands, "train-gender": cmd_train_gender}
 
 
 def _quiet_libraries() -> None:
