@@ -4,8 +4,8 @@ loses to another. Pure functions of per-example correctness and metadata rows.
 A slice is a set of examples that agree on the values of one or more metadata columns
 ("emotion=anger", "gender=female & emotion=anger"). Like sliceguard, the search looks at every
 combination of up to `max_columns` columns and keeps the slices that are large enough and
-clearly worse than the whole set; a two-column slice is kept only when it is worse than each
-of its one-column parents, so it says something they do not.
+clearly worse than the whole set; a two-column slice is kept only when it is also min_drop worse
+than each of its one-column parents, so it says something they do not.
 """
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def slice_table(correct, rows: list, columns, max_columns: int = 1) -> list:
 def find_worst_slices(correct, rows: list, columns, search: SliceSearch = SliceSearch()) -> list:
     """The slices at least search.min_drop below overall accuracy with at least min_support examples,
     worst first: [{"slice", "key", "accuracy", "support", "errors", "drop", "excess_errors"}].
-    excess_errors: errors beyond what the overall error rate predicts for a slice that size."""
+    excess_errors: errors beyond what the overall error rate predicts for a slice that size; the
+    ranking, so a large slice a little worse comes before a tiny one much worse."""
     correct = np.asarray(correct, bool)
     overall = float(correct.mean()) if len(correct) else 0.0
     single, found, seen = {}, [], set()
@@ -84,8 +85,8 @@ def find_worst_slices(correct, rows: list, columns, search: SliceSearch = SliceS
         drop = overall - acc
         if support < search.min_support or drop < search.min_drop:
             continue
-        if len(key) > 1 and not all(acc < single[(part,)] for part in key):
-            continue  # no worse than one of its parents: the parent already says it
+        if len(key) > 1 and not all(acc <= single[(part,)] - search.min_drop for part in key):
+            continue  # not clearly worse than one of its parents: the parent already says it
         members = np.packbits(mask).tobytes()
         if members in seen:
             continue  # the same examples as a simpler slice already found (e.g. one speaker = one gender here)
@@ -93,7 +94,7 @@ def find_worst_slices(correct, rows: list, columns, search: SliceSearch = SliceS
         errors = int((~correct[mask]).sum())
         found.append({"slice": slice_name(key), "key": key, "accuracy": acc, "support": support, "errors": errors,
                       "drop": round(drop, 4), "excess_errors": round(errors - (1 - overall) * support, 1)})
-    found.sort(key=lambda s: (-s["drop"], -s["support"], s["slice"]))
+    found.sort(key=lambda s: (-s["excess_errors"], -s["drop"], s["slice"]))
     return found[:search.top]
 
 
