@@ -1,17 +1,8 @@
 """Benchmark the MLPerf Tiny keyword-spotting reference model (DS-CNN, INT8 TFLite) on the dev
 Speech Commands clips, overall and on the fold our own model holds out, with per-window latency.
 
-The front end reproduces mlcommons/tiny benchmark/training/keyword_spotting/get_dataset.py
-(feature_type "mfcc", evaluation path) in numpy:
-
-  int16 clip -> float / max(clip) (the signed maximum, not the absolute one) -> zero-pad to 1 s at
-  the end -> [pad 2, slice from 2: no time shift] -> no background noise (training only)
-  -> tf.signal.stft(480, 320, fft_length=None -> 512, periodic Hann, no end padding) -> |.|
-  -> tf.signal.linear_to_mel_weight_matrix(40, 257, 16 kHz, 20 Hz, 4000 Hz) -> log(mel + 1e-6)
-  -> tf.signal.mfccs_from_log_mel_spectrograms (unnormalised DCT-II / sqrt(2 * 40)) -> first 10.
-
-Inputs are quantised as that repository's eval_quantized_model.py does:
-int8(x / scale + zero_point), a cast that truncates toward zero (clipped here to the int8 range).
+The model, its MFCC front end (mlcommons/tiny get_dataset.py reproduced in numpy) and its input
+quantisation live in export/mlperf.py, shared with the distillation teacher.
 
     python benchmarks/peer_mlperf.py [--data ../shared/data] [--out benchmarks/results/peer_mlperf]
 """
