@@ -149,11 +149,12 @@ def main(argv=None) -> int:
                 "listen": lambda a: cmd_listen(a, _device(a.device), a.seconds)}
     try:
         return handlers[a.command](a)
+    except BrokenPipeError:  # the reader went away (edge stream ... | head): not an error
+        sys.stderr.close()
+        return 0
     except (AudioError, ModelError, ValueError, OSError) as e:
         print(f"edge: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

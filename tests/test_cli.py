@@ -97,3 +97,12 @@ def test_stdin_with_odd_bytes_and_nothing():
     assert r.returncode == 0 and r.stdout == b""
     r = edge("stream", "--rate", "48000", "-", inp=b"\x00" * 48_001)
     assert r.returncode == 0
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    from importlib import resources
+
+    demo = resources.files("edge") / "samples" / "commands_demo.flac"
+    r = subprocess.run(f"{sys.executable} -m edge.cli stream --no-vad --refractory 0 '{demo}' | head -c 1",
+                       shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert "error" not in r.stderr and "Traceback" not in r.stderr, r.stderr
