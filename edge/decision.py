@@ -45,6 +45,10 @@ class EventTrigger:
         self.last_event = t
         return [Detection(self.labels[k], float(avg[k]), max(0.0, t - self.window_s), t)]
 
+    def flush(self) -> list:
+        """End of stream: a keyword event is raised when its hop is scored, so nothing is pending."""
+        return []
+
 
 class SegmentAggregator:
     """Average the scores of every window in a speech segment; when the segment ends (the

@@ -122,7 +122,7 @@ class StreamingPipeline:
 
     def flush(self) -> list:
         """End of stream: report a segment still open. A part frame left over is dropped."""
-        return self.decide.flush() if isinstance(self.decide, SegmentAggregator) else []
+        return self.decide.flush()
 
     def run(self, blocks: Iterable[np.ndarray]):
         """Yield the events of a whole stream of blocks."""
