@@ -1,0 +1,73 @@
+"""The audio every wake-word system is measured on, ours and the peers' alike.
+
+Positives: each real recording of a wake word in ``<data>/wakewords/<keyword>/`` (people of the
+Picovoice crowd-sourced benchmark), played alone with ``PAD_S`` of silence either side. A clip is
+caught when the system fires at least once in it.
+
+Negatives: one long stream of real audio that never holds a wake word: every dev Speech Commands
+clip, every EmoDB clip and every background-noise file, in sorted path order, concatenated
+(about 62 minutes). Every event in it is a false accept.
+
+Only numpy/soundfile are needed here, so the peers' separate environment can import it too.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 16_000
+PAD_S = 1.0
+AUDIO_SUFFIXES = (".flac", ".wav")
+KEYWORDS = ("alexa", "smart_mirror", "snowboy", "view_glass")
+NEGATIVE_FOLDERS = ("speech_commands", "emodb", "background_noise")
+REFRACTORY_S = 2.0  # one utterance of a wake word is one event, for every system measured
+
+
+def _read(path: Path) -> np.ndarray:
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if sr != SAMPLE_RATE:
+        raise ValueError(f"{path}: {sr} Hz, expected {SAMPLE_RATE}")
+    return x.mean(axis=1)
+
+
+def _audio_files(folder: Path) -> list:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not found (give --data, the shared data folder)")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def phrase_of(root: Path, keyword: str) -> str:
+    """The spoken phrase of a wake-word folder, from wakewords/metadata.csv ("smart_mirror" -> "smart mirror")."""
+    meta = Path(root) / "wakewords" / "metadata.csv"
+    if meta.is_file():
+        with open(meta, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("keyword") == keyword and row.get("phrase"):
+                    return row["phrase"]
+    return keyword.replace("_", " ")
+
+
+def positive_clips(root: Path, keyword: str) -> list:
+    """[(name, audio padded with PAD_S of silence either side)] for one wake word."""
+    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
+    return [(p.name, np.concatenate([pad, _read(p), pad])) for p in _audio_files(Path(root) / "wakewords" / keyword)]
+
+
+def negative_stream(root: Path) -> np.ndarray:
+    """The long stream with no wake word in it, float32 16 kHz mono."""
+    parts = [_read(p) for folder in NEGATIVE_FOLDERS for p in _audio_files(Path(root) / folder)]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def count_events(times: np.ndarray, scores: np.ndarray, threshold: float, refractory_s: float) -> int:
+    """Events in a score series: score >= threshold, at least refractory_s after the previous event
+    (the rule of edge.decision.EventTrigger). Used for every system whose scores are a series."""
+    idx = np.nonzero(scores >= threshold)[0]
+    n, last = 0, -np.inf
+    for i in idx:
+        if times[i] - last >= refractory_s:
+            n, last = n + 1, times[i]
+    return n
