@@ -28,16 +28,18 @@ class EventTrigger:
         self.history[:] = 0.0
         self.filled = 0
         self.last_event: Optional[float] = None
+        self.average: Optional[np.ndarray] = None  # smoothed scores of the last hop (None: gate closed)
 
     def process(self, scores: Optional[np.ndarray], t: float) -> list:
         """Scores of the window ending at stream time t (None: gate closed)."""
         if scores is None:
             self.history[:] = 0.0
             self.filled = 0
+            self.average = None
             return []
         self.history[self.filled % len(self.history)] = scores
         self.filled += 1
-        avg = self.history.sum(axis=0) / min(self.filled, len(self.history))
+        avg = self.average = self.history.sum(axis=0) / min(self.filled, len(self.history))
         hit = self.foreground & (avg >= self.thresholds)
         if not hit.any() or (self.last_event is not None and t - self.last_event < self.refractory_s):
             return []

@@ -184,7 +184,14 @@ class Model:
     def scores(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities [batch, labels] for windows [batch, samples] (or one window [samples])."""
         w = np.atleast_2d(np.asarray(windows, dtype=np.float32))
-        out = self.session.run(None, {self.input_name: self.features(w)})[0]
+        return self.scores_of_features(self.features(w))
+
+    def scores_of_features(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities [batch, labels] for front-end output [batch, n_mels, frames] (log-mel
+        models) or normalised windows (raw models), as features() makes them."""
+        if self.frontend is not None and features.ndim == 3 and self._rank == 4:
+            features = features[:, None]
+        out = self.session.run(None, {self.input_name: features})[0]
         out = out.reshape(out.shape[0], -1)
         if self.spec.output == "logits":
             out = out - out.max(axis=1, keepdims=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 from .decision import EventTrigger, SegmentAggregator
+from .features import StreamingLogMel
 from .model import Model
 from .ring import RingBuffer
 from .vad import AlwaysOpen, VadGate
@@ -72,6 +73,8 @@ class StreamingPipeline:
             self.decide = EventTrigger(spec.labels, thr, fg, config.smoothing or spec.smoothing,
                                        spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
         self.pending = np.zeros(config.frame_samples, np.float32)  # a part-filled frame
+        self.logmel = (StreamingLogMel(model.frontend, spec.window_samples, config.hop_frames * config.frame_samples)
+                       if model.frontend is not None else None)
         self.reset()
 
     def reset(self) -> None:
@@ -81,6 +84,9 @@ class StreamingPipeline:
         self.n_pending = 0
         self.frames = 0  # whole frames processed
         self.hops_scored = 0
+        self.last_scored = None  # frame count at the last scored hop
+        if self.logmel is not None:
+            self.logmel.reset()
 
     @property
     def time(self) -> float:
@@ -116,9 +122,16 @@ class StreamingPipeline:
             return []
         scores = None
         if open_:
-            scores = self.model.scores(self.ring.window()[None])[0]
+            scores = self._score(self.ring.window())
             self.hops_scored += 1
         return self.decide.process(scores, self.time)
+
+    def _score(self, window: np.ndarray) -> np.ndarray:
+        if self.logmel is None:
+            return self.model.scores(window[None])[0]
+        follows = self.last_scored == self.frames - self.config.hop_frames
+        self.last_scored = self.frames
+        return self.model.scores_of_features(self.logmel(window, follows)[None])[0]
 
     def flush(self) -> list:
         """End of stream: report a segment still open. A part frame left over is dropped."""

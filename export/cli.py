@@ -86,6 +86,17 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--tts-voices", type=int, default=0, help="synthetic voices per gender (default none: measured to hurt)")
     g.add_argument("--overwrite", action="store_true")
+
+    w = sub.add_parser("wakeword", help="train a wake-word model from the phrase's text alone (offline TTS) as INT8 ONNX")
+    w.add_argument("phrase", metavar="PHRASE", help='what to listen for, e.g. "smart mirror"')
+    w.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
+    w.add_argument("--data", metavar="DIR", help="data root with real speech for negatives (default: $EDGE_DATA or ../shared/data)")
+    w.add_argument("--exclude", metavar="SRC", default="",
+                   help="comma-separated data folders not to take negatives from (speech_commands, emodb, wakewords)")
+    w.add_argument("--epochs", type=int, help="training epochs (default 20)")
+    w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.5)")
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--overwrite", action="store_true", help="replace an existing output and record")
     return ap
 
 
@@ -171,8 +182,19 @@ def cmd_train_gender(a) -> dict:
     return build_gender(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 
+def cmd_wakeword(a) -> dict:
+    from .data import data_root
+    from .wakeword import WakewordConfig, build_wakeword
+
+    exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
+    given = {k: v for k, v in (("epochs", a.epochs), ("threshold", a.threshold)) if v is not None}
+    cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, **given)
+    return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
+
+
 COMMANDS = {"convert": cmd_convert, "quantize": cmd_quantize, "prune": cmd_prune, "evaluate": cmd_evaluate,
-            "train-commands": cmd_train_commands, "train-gender": cmd_train_gender}
+            "train-commands": cmd_train_commands, "train-gender": cmd_train_gender,
+            "wakeword": cmd_wakeword}
 
 
 def _quiet_libraries() -> None:

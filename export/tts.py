@@ -1,5 +1,5 @@
-"""Offline speech synthesis for training data: espeak-ng (every English voice and variant)
-and flite. mbrola voices are non-commercial and are never used.
+"""Offline speech synthesis for training data: espeak-ng (every English voice and variant),
+flite and festival. mbrola voices are non-commercial and are never used.
 
 Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice and text.
 """
@@ -18,20 +18,25 @@ from edge.audio import load_audio
 
 CACHE = Path.home() / ".cache" / "edge-tts"
 FLITE_VOICES = ("kal16", "awb", "rms", "slt", "kal")  # awb_time only speaks times
+FESTIVAL_VOICES = ("cmu_us_slt_arctic_hts", "kal_diphone", "ked_diphone")  # Debian festvox-us-slt-hts, -kallpc16k, -kdlpc16k
 
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng" or "flite"
-    name: str  # espeak voice[+variant], or flite voice
-    rate: int = 160  # espeak words per minute; flite: 100 means normal speed
-    pitch: int = 50  # espeak 0-99; ignored by flite
+    engine: str  # "espeak-ng", "flite" or "festival"
+    name: str  # espeak voice[+variant], flite voice, or festival voice
+    rate: int = 160  # espeak words per minute; flite, festival: 100 means normal speed
+    pitch: int = 50  # espeak 0-99; ignored by flite and festival
 
-    def command(self, text: str, out: Path) -> list:
+    def command(self, text: str, out: Path):
+        """(argv, standard input or None) that writes `text` spoken to the WAV file `out`."""
         if self.engine == "espeak-ng":
-            return ["espeak-ng", "-v", self.name, "-s", str(self.rate), "-p", str(self.pitch), "-w", str(out), text]
+            return ["espeak-ng", "-v", self.name, "-s", str(self.rate), "-p", str(self.pitch), "-w", str(out), text], None
         stretch = 100.0 / self.rate
-        return ["flite", "-voice", self.name, "--setf", f"duration_stretch={stretch:.2f}", "-t", text, "-o", str(out)]
+        if self.engine == "festival":
+            return ["text2wave", "-eval", f"(voice_{self.name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch:.2f})",
+                    "-o", str(out)], text
+        return ["flite", "-voice", self.name, "--setf", f"duration_stretch={stretch:.2f}", "-t", text, "-o", str(out)], None
 
 
 def espeak_voices() -> list:
@@ -57,6 +62,20 @@ def available_voices(rng: np.random.Generator, n_espeak: int = 200) -> list:
     return voices
 
 
+def festival_voices() -> list:
+    """The festival voices of FESTIVAL_VOICES that are installed."""
+    if not shutil.which("text2wave"):
+        return []
+    listed = subprocess.run(["festival", "-b", "(print (voice.list))"], capture_output=True, text=True, timeout=60).stdout
+    return [v for v in FESTIVAL_VOICES if v in listed]
+
+
+def engine_voices(rates=(80, 100, 125)) -> list:
+    """Every installed flite and festival voice at each rate (100: normal speed)."""
+    out = [Voice("flite", v, r) for v in FLITE_VOICES for r in rates] if shutil.which("flite") else []
+    return out + [Voice("festival", v, r) for v in festival_voices() for r in rates]
+
+
 def synthesize(text: str, voice: Voice) -> np.ndarray:
     """16 kHz mono float32 of `text` spoken by `voice`, trimmed of leading/trailing silence."""
     key = hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:24]
@@ -65,7 +84,8 @@ def synthesize(text: str, voice: Voice) -> np.ndarray:
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out.wav"
-            subprocess.run(voice.command(text, out), check=True, capture_output=True, timeout=60)
+            argv, stdin = voice.command(text, out)
+            subprocess.run(argv, input=stdin, text=True, check=True, capture_output=True, timeout=60)
             shutil.move(str(out), path)
     return trim(load_audio(path))
 

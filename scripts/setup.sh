@@ -8,7 +8,7 @@ dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
 pkgs="libportaudio2 libsndfile1"
-[ "$dev" = 1 ] && pkgs="$pkgs pulseaudio pulseaudio-utils libasound2-plugins espeak-ng flite"
+[ "$dev" = 1 ] && pkgs="$pkgs pulseaudio pulseaudio-utils libasound2-plugins espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts wamerican"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -1,0 +1,352 @@
+"""A wake-word model from the phrase's text alone, trained on a CPU in minutes.
+
+    edge-export wakeword "smart mirror" -o smart_mirror.onnx
+
+Positives: the phrase synthesized by every offline voice here (espeak-ng English voices and
+variants at random rate and pitch, flite and festival voices at three speeds; never mbrola),
+each view freshly augmented: speed (pitch and formants move with it), a synthetic room, real
+background noise at 0-25 dB SNR, real speech under or before it, level.
+Negatives: real speech from the data folder (Speech Commands, EmoDB and the wake-word
+recordings of other phrases; the phrase's own recordings are never used), the same voices
+saying words that sound like the phrase, its words alone, the phrase cut short, random word
+sequences, and real noise and near-silence.
+
+The model is a TC-ResNet on log-mel over a 1.5 s window; exported INT8 (static QDQ) with the
+phrase as its one foreground label, so ``edge listen --model OUT.onnx`` fires on it unchanged.
+"""
+from __future__ import annotations
+
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.audio import SAMPLE_RATE
+from edge.features import LogMel, LogMelConfig
+from edge.model import ModelSpec
+
+from . import data as D
+from .augment import AugmentConfig, add_noise, change_speed, noise_segment, noise_window, reverberate, rms, room_response
+
+BACKGROUND = "_background_"
+NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
+
+
+@dataclass(frozen=True)
+class WakewordConfig:
+    """phrase: what to listen for. window_s: model input length. channels, kernel: TC-ResNet size.
+    epochs; positives, negatives: examples drawn per epoch. espeak_voices: random espeak-ng
+    voice/variant/rate/pitch draws for the phrase. confusables: words that sound like it, each
+    said by confusable_voices voices. random_phrases: TTS word sequences. lexicon_words: dictionary
+    words searched for confusables (0: all). exclude: data folders
+    never taken as negatives (to measure on them). threshold, smoothing, refractory_s: the
+    event rule written into the model."""
+
+    phrase: str
+    window_s: float = 1.5
+    channels: tuple = (16, 24, 32, 48)
+    kernel: int = 9
+    epochs: int = 20
+    positives: int = 2000
+    negatives: int = 4000
+    batch: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-3
+    label_smoothing: float = 0.05
+    espeak_voices: int = 500
+    confusables: int = 60
+    confusable_voices: int = 6
+    random_phrases: int = 500
+    lexicon_words: int = 0
+    exclude: tuple = ()
+    seed: int = 0
+    threshold: float = 0.5
+    smoothing: int = 2
+    refractory_s: float = 2.0
+    calibration_windows: int = 400
+
+    def __post_init__(self):
+        phrase = " ".join(str(self.phrase).split())
+        if not re.fullmatch(r"[A-Za-z][A-Za-z' ]{1,60}", phrase):
+            raise ValueError(f"phrase must be 2-60 letters (spaces and apostrophes allowed), got {self.phrase!r}")
+        object.__setattr__(self, "phrase", phrase.lower())
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+        bad = set(self.exclude) - set(NEGATIVE_SOURCES)
+        if bad:
+            raise ValueError(f"exclude names unknown sources {sorted(bad)}: known are {', '.join(NEGATIVE_SOURCES)}")
+        if not 0.5 <= self.window_s <= 3.0:
+            raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
+        if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
+            raise ValueError("epochs, positives, negatives and batch must be >= 1")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+
+    @property
+    def window(self) -> int:
+        return int(round(self.window_s * SAMPLE_RATE))
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def own_recordings(root: Path, phrase: str) -> list:
+    """Wake-word folders under root/wakewords whose phrase is this one (never negatives)."""
+    folder = root / "wakewords"
+    if not folder.is_dir():
+        return []
+    rows = D.read_metadata(folder) if (folder / "metadata.csv").is_file() else []
+    phrases = {r["keyword"]: r.get("phrase", r["keyword"]) for r in rows}
+    for sub in folder.iterdir():
+        if sub.is_dir():
+            phrases.setdefault(sub.name, sub.name.replace("_", " "))
+    return sorted(k for k, p in phrases.items() if _normalise(p) == _normalise(phrase) or _normalise(k) == _normalise(phrase))
+
+
+def _synthesize_all(jobs: list) -> list:
+    """[(text, voice)] -> [audio], two engines at a time (each call is a subprocess)."""
+    from .tts import synthesize
+
+    with ThreadPoolExecutor(2) as ex:
+        return list(ex.map(lambda job: synthesize(*job), jobs))
+
+
+class Pools:
+    """Raw audio for training: TTS positives, TTS negatives, real negatives, noise."""
+
+    def __init__(self, cfg: WakewordConfig, root: Path, log=print):
+        from . import phonetic
+        from .tts import Voice, engine_voices, espeak_voices
+
+        rng = np.random.default_rng(cfg.seed)
+        t0 = time.time()
+        names = espeak_voices()
+        if not names:
+            raise RuntimeError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
+        espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
+                  for _ in range(cfg.espeak_voices)]
+        voices = espeak + engine_voices()
+        self.voice_counts = {e: sum(v.engine == e for v in voices) for e in ("espeak-ng", "flite", "festival")}
+        texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
+        self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices)])
+        lexicon = phonetic.dictionary(limit=cfg.lexicon_words)
+        self.confusable_texts = phonetic.confusables(cfg.phrase, cfg.confusables, lexicon)
+        neg_jobs = [(t, voices[rng.integers(len(voices))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
+        neg_jobs += [(t, voices[rng.integers(len(voices))]) for t in phonetic.random_phrases(cfg.random_phrases, rng, lexicon)]
+        self.tts_negative = _synthesize_all(neg_jobs)
+        self.tts_seconds = time.time() - t0
+        self.own = own_recordings(root, cfg.phrase)
+        self.real_negative, self.real_counts = [], {}
+        for source in NEGATIVE_SOURCES:
+            if source in cfg.exclude:
+                continue
+            folder = root / source
+            if not folder.is_dir():
+                raise D.DataError(f"{folder}: not found (negatives come from it; give --exclude {source} to go without)")
+            paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in D.AUDIO_SUFFIXES
+                           and not (source == "wakewords" and p.parent.name in self.own)
+                           and not (source == "speech_commands" and p.parent.name == D.SILENCE))
+            self.real_negative += D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
+            self.real_counts[source] = len(paths)
+        self.noises = list(D.noise_bank(root).values())
+        if not self.real_negative:
+            raise D.DataError(f"no real speech for negatives under {root}")
+        log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}), {len(self.tts_negative)} TTS negatives "
+            f"({len(self.confusable_texts)} confusable texts), {len(self.real_negative)} real negative clips {self.real_counts}, "
+            f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
+
+    def counts(self) -> dict:
+        return {"tts_positives": len(self.positive), "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
+                "confusable_texts": self.confusable_texts, "real_negative_clips": self.real_counts,
+                "noise_files": len(self.noises), "own_recordings_left_out": self.own}
+
+
+def _crop(x: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A random `length`-sample view of x: a crop of a longer clip, or x at a random place in zeros."""
+    if len(x) >= length:
+        start = rng.integers(0, len(x) - length + 1)
+        return x[start:start + length].astype(np.float32)
+    out = np.zeros(length, np.float32)
+    start = rng.integers(0, length - len(x) + 1)
+    out[start:start + len(x)] = x
+    return out
+
+
+def _finish(y: np.ndarray, rng: np.random.Generator, noises: list, aug: AugmentConfig) -> np.ndarray:
+    """Room, noise and level, as augment.augment does after placing the clip."""
+    if rng.random() < aug.reverb_p:
+        y = reverberate(y, room_response(rng, rng.uniform(*aug.rt60_s)))
+    if noises and rng.random() < aug.noise_p and rms(y) > 1e-5:
+        y = add_noise(y, noise_segment(noises[rng.integers(len(noises))], len(y), rng), rng.uniform(*aug.snr_db))
+    peak = np.max(np.abs(y)) + 1e-9
+    y = y / peak * 10 ** (rng.uniform(-24.0, -1.0) / 20)
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
+def positive_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig) -> np.ndarray:
+    """The phrase, wholly inside the window, sometimes after or over real speech."""
+    x = change_speed(pools.positive[rng.integers(len(pools.positive))], rng.uniform(*aug.speed))
+    x = x / (rms(x) + 1e-9) * 0.1
+    if len(x) > length:  # a very slow voice: keep the end, where the phrase completes
+        x = x[-length:]
+    y = np.zeros(length, np.float32)
+    start = int(rng.integers(0, length - len(x) + 1))
+    y[start:start + len(x)] = x
+    r = rng.random()
+    if r < 0.25 and start > SAMPLE_RATE // 10:  # somebody was talking just before
+        before = _crop(pools.real_negative[rng.integers(len(pools.real_negative))], start, rng)
+        y[:start] += before / (rms(before) + 1e-9) * 0.1 * 10 ** (rng.uniform(-10, 3) / 20)
+    elif r < 0.4:  # another voice under the phrase
+        other = _crop(pools.real_negative[rng.integers(len(pools.real_negative))], length, rng)
+        y += other / (rms(other) + 1e-9) * 0.1 * 10 ** (-rng.uniform(8, 25) / 20)
+    return _finish(y, rng, pools.noises, aug)
+
+
+def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig) -> np.ndarray:
+    r = rng.random()
+    if r < 0.1:
+        return noise_window(rng, pools.noises, length)
+    if r < 0.2:  # the phrase cut short: the window ends before it completes
+        x = pools.positive[rng.integers(len(pools.positive))]
+        x = change_speed(x[: int(len(x) * rng.uniform(0.3, 0.6))], rng.uniform(*aug.speed))
+        y = np.zeros(length, np.float32)
+        y[length - min(len(x), length):] = x[-length:]
+        return _finish(y, rng, pools.noises, aug)
+    pool = pools.tts_negative if r < 0.5 else pools.real_negative
+    x = pool[rng.integers(len(pool))]
+    if pool is pools.tts_negative:
+        x = change_speed(x, rng.uniform(*aug.speed))
+    return _finish(_crop(x, length, rng), rng, pools.noises, aug)
+
+
+def epoch_batches(pools: Pools, cfg: WakewordConfig, epoch: int, frontend: LogMel, aug: AugmentConfig):
+    rng = np.random.default_rng([cfg.seed, epoch])
+    ys = np.concatenate([np.ones(cfg.positives, np.int64), np.zeros(cfg.negatives, np.int64)])
+    rng.shuffle(ys)
+    for i in range(0, len(ys), cfg.batch):
+        y = ys[i:i + cfg.batch]
+        x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug)
+                      for k in y])
+        yield frontend(x), y
+
+
+def train(cfg: WakewordConfig, root: Path, log=print):
+    import torch
+
+    from .kws import _prefetch
+    from .nets import TCResNet, spec_augment
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(1)
+    pools = Pools(cfg, root, log)
+    frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4)
+    net = TCResNet(2, frontend.cfg.n_mels, cfg.channels, cfg.kernel)
+    steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    history = []
+    for epoch in range(cfg.epochs):
+        t0, total, n, correct = time.time(), 0.0, 0, 0
+        net.train()
+        for x, y in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
+            logits = net(spec_augment(torch.from_numpy(x), gen, time_width=8))
+            loss = loss_fn(logits, torch.from_numpy(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total, n = total + loss.item() * len(y), n + len(y)
+            correct += int((logits.argmax(1).numpy() == y).sum())
+        history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4),
+                        "seconds": round(time.time() - t0, 1)})
+        log(f"epoch {epoch + 1}/{cfg.epochs} loss {total / n:.3f} train acc {correct / n:.3f} ({time.time() - t0:.0f}s)")
+    return net.eval(), pools, history, frontend, aug
+
+
+def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
+    return ModelSpec(labels=(BACKGROUND, cfg.phrase), window_samples=cfg.window, frontend=LogMelConfig().to_dict(),
+                     task="wakeword", background=(BACKGROUND,), threshold=cfg.threshold, smoothing=cfg.smoothing,
+                     refractory_s=cfg.refractory_s, output="logits")
+
+
+def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool = False, log=print) -> dict:
+    """Synthesize, train, export fp32 and static INT8 ONNX, write the record; measure on the
+    phrase's real recordings if the data folder has them."""
+    import tempfile
+
+    from .kws import export_onnx
+    from .quantize import QuantizeConfig, quantize, quantized_op_counts
+    from .record import check_writable, record_path, set_metadata, write_record
+
+    out = Path(out)
+    check_writable(out, record_path(out), overwrite=overwrite)
+    t0 = time.time()
+    net, pools, history, frontend, aug = train(cfg, root, log)
+    train_s = time.time() - t0
+    spec = wakeword_spec(cfg)
+    rng = np.random.default_rng(cfg.seed + 1)
+    calib = np.stack([frontend(positive_window(pools, rng, cfg.window, aug) if i % 2 else negative_window(pools, rng, cfg.window, aug))
+                      for i in range(cfg.calibration_windows)])
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        export_onnx(net, fp32, frontend.cfg.n_mels, frontend.cfg.n_frames(cfg.window))
+        set_metadata(fp32, spec)
+        step = quantize(fp32, out, QuantizeConfig(mode="static", per_channel=True, op_types=("Conv", "Gemm", "MatMul")), calib, "features")
+        set_metadata(out, spec)
+        fp32_bytes = fp32.stat().st_size
+    total_s = time.time() - t0
+    figures = measure_on_real_audio(out, cfg, root, pools.own, log)
+    record = {
+        "what": f"wake word {cfg.phrase!r} from text alone (TC-ResNet on log-mel, {cfg.window_s} s window), INT8 static QDQ",
+        "data": {"root": str(root), **pools.counts()},
+        "train_config": asdict(cfg),
+        "steps": [{"step": "synthesize", "seconds": round(pools.tts_seconds, 1)},
+                  {"step": "train", "seconds": round(train_s, 1), "history": history},
+                  {"step": "export", "exporter": "torch.onnx (TorchScript)", "opset": 17, "fp32_bytes": fp32_bytes},
+                  {**step, "quantized_ops": quantized_op_counts(out)}],
+        "seconds_total": round(total_s, 1),
+        "bytes": out.stat().st_size,
+        "measured": figures,
+    }
+    write_record(out, record)
+    log(f"wrote {out} ({out.stat().st_size} bytes) in {total_s / 60:.1f} min")
+    return record
+
+
+def _events(pipeline, audio: np.ndarray) -> int:
+    pipeline.reset()
+    return len(list(pipeline.run([audio])))
+
+
+def measure_on_real_audio(path: Path, cfg: WakewordConfig, root: Path, own: list, log=print) -> dict:
+    """What can be measured honestly at once, through the edge runtime's own pipeline at the
+    model's threshold: recall on real recordings of the phrase (never trained on), and false
+    accepts per hour on the real speech left out of the negatives (with the noise)."""
+    from edge.model import Model
+    from edge.pipeline import StreamingPipeline
+
+    p = StreamingPipeline(Model(str(path)))
+    out = {"threshold": cfg.threshold}
+    if own:
+        pad = np.zeros(SAMPLE_RATE, np.float32)
+        paths = sorted(q for k in own for q in (root / "wakewords" / k).rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES)
+        hits = sum(_events(p, np.concatenate([pad, a, pad])) > 0 for a in D.load_clips([D.Clip(q, "", "") for q in paths], length=None))
+        out["recall_real_recordings"] = {"clips": len(paths), "caught": int(hits), "recall": round(hits / max(1, len(paths)), 4)}
+    unseen = [s for s in cfg.exclude if s != "wakewords"]
+    if unseen:
+        paths = sorted(q for s in (*unseen, "background_noise") for q in (root / s).rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES)
+        stream = np.concatenate(D.load_clips([D.Clip(q, "", "") for q in paths], length=None))
+        hours = len(stream) / SAMPLE_RATE / 3600
+        n = _events(p, stream)
+        out["false_accepts_unseen_speech"] = {"sources": [*unseen, "background_noise"], "hours": round(hours, 3), "events": n,
+                                              "per_hour": round(n / hours, 2)}
+    else:
+        out["false_accepts_unseen_speech"] = "not measured: all the real speech here was used as negatives"
+    log(f"measured: {out}")
+    return out

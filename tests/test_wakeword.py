@@ -1,0 +1,98 @@
+"""Wake words from text: the streaming front end, confusable words, the trainer end to end (tiny),
+the command line's errors, and the shipped wake-word model on real people."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge.features import LogMel, StreamingLogMel
+from edge.model import Model
+from edge.pipeline import StreamConfig, StreamingPipeline
+
+
+def test_streaming_logmel_equals_the_whole_window():
+    lm, rng = LogMel(), np.random.default_rng(0)
+    x = (rng.standard_normal(16_000 * 4) * 0.1).astype(np.float32)
+    s = StreamingLogMel(lm, 24_000, 1_600)
+    for k, end in enumerate(range(24_000, len(x), 1_600)):
+        follows = k % 7 != 3  # now and then a gap: computed afresh
+        np.testing.assert_array_equal(s(x[end - 24_000:end], follows), lm(x[end - 24_000:end]))
+
+
+def test_pipeline_scores_equal_the_model_on_each_window(commands_model, word_stream):
+    """The pipeline's incremental front end gives the scores the model gives on the whole window."""
+    audio, _ = word_stream
+    p = StreamingPipeline(commands_model, StreamConfig(vad=False, smoothing=1))
+    w = commands_model.spec.window_samples
+    padded = np.concatenate([np.zeros(w, np.float32), audio])
+    for hop in range(1, len(audio) // 1_600):
+        p.process(audio[(hop - 1) * 1_600:hop * 1_600])
+        end = w + hop * 1_600
+        want = commands_model.scores(padded[end - w:end])[0]
+        np.testing.assert_allclose(p.decide.average, want, atol=1e-6)
+
+
+def test_confusables_sound_like_the_phrase_but_are_not_it():
+    from export.phonetic import confusables, phonemize
+
+    words = ["smart", "mirror", "smarter", "martyr", "terror", "mirrors", "smartmirror", "banana", "river", "start"]
+    lexicon = dict(zip(words, phonemize(words)))
+    out = confusables("smart mirror", 10, lexicon)
+    assert "smart" in out and "mirror" in out, "a two-word phrase's words alone are negatives"
+    assert "smart mirror" not in out and "smartmirror" not in out
+    assert "banana" not in out
+    assert any(t.startswith("smart ") and t != "smart mirror" for t in out), "one word swapped for a near word"
+
+
+def test_config_rejects_bad_phrases_and_sources():
+    from export.wakeword import WakewordConfig
+
+    for bad in ("", "x", "hey 9000", "a" * 80):
+        with pytest.raises(ValueError):
+            WakewordConfig(phrase=bad)
+    with pytest.raises(ValueError, match="unknown sources"):
+        WakewordConfig(phrase="hey edge", exclude=("podcasts",))
+    assert WakewordConfig(phrase="  Hey   Edge ").phrase == "hey edge"
+
+
+def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
+    """Seconds of training: the plumbing from text to an INT8 model the runtime streams with."""
+    from export.tts import Voice, synthesize
+    from export.wakeword import WakewordConfig, build_wakeword
+
+    cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=64, negatives=64, batch=32, espeak_voices=6,
+                         confusables=4, confusable_voices=1, random_phrases=6, lexicon_words=1500,
+                         exclude=("speech_commands", "emodb"), calibration_windows=16)
+    out = tmp_path / "hey_edge.onnx"
+    record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
+    assert out.stat().st_size < 200_000
+    model = Model(str(out))
+    assert model.spec.task == "wakeword" and model.labels == ("_background_", "hey edge")
+    assert model.spec.window_samples == 24_000
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["data"]["tts_positives"] == record["data"]["tts_positives"] >= 6
+    assert saved["data"]["real_negative_clips"] == {"wakewords": 1484}
+    assert saved["steps"][-1]["quantized_ops"], "the model is INT8"
+    x = synthesize("hey edge", Voice("espeak-ng", "en-us"))
+    scores = model.scores(np.pad(x, (0, max(0, 24_000 - len(x))))[:24_000])
+    assert scores.shape == (1, 2) and abs(float(scores.sum()) - 1) < 1e-5
+    # the same output is refused without --overwrite, and left as it was
+    before = out.read_bytes()
+    r = subprocess.run([sys.executable, "-m", "export.cli", "wakeword", "hey edge", "-o", str(out), "--data", str(data_root)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "exists" in r.stderr
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["wakeword", "", "-o", "x.onnx"], "phrase"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--exclude", "radio"], "unknown sources"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--data", "/nonexistent/data"], "not found"),
+])
+def test_cli_bad_input_is_one_line(tmp_path, args, message):
+    r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.onnx").exists()
