@@ -21,7 +21,7 @@ DEMO_RECORDING = "commands_demo.flac"  # real Speech Commands speech, see edge/s
 def _stream_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="commands", help="shipped model name (%(default)s) or path to an .onnx file")
     p.add_argument("--json", action="store_true", help="one JSON object per event")
-    p.add_argument("--hop-ms", type=int, default=100, help="model runs every this many ms (default %(default)s)")
+    p.add_argument("--hop-ms", type=int, help="model runs every this many ms (default: the model's own, 100 unless it says)")
     p.add_argument("--no-vad", action="store_true", help="score every hop, not only in speech")
     p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
     p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")

@@ -36,7 +36,8 @@ class ModelSpec:
     computed by edge.features) or {"type": "raw", "normalize": bool} (waveform in).
     task: commands, wakeword, gender or classify. background: labels that never raise an
     event (silence, unknown). threshold: score an event needs, per label or default.
-    smoothing: hops averaged before the threshold. refractory_s: seconds after an event in
+    smoothing: hops averaged before the threshold. hop_ms: how often the stream runs the model
+    unless told otherwise. refractory_s: seconds after an event in
     which the same label cannot fire again. aggregate: "event" (keyword events) or
     "segment" (one decision per speech segment, for speaker attributes).
     """
@@ -50,6 +51,7 @@ class ModelSpec:
     threshold: float = 0.5
     thresholds: dict = field(default_factory=dict)
     smoothing: int = 3
+    hop_ms: int = 100
     refractory_s: float = 1.0
     aggregate: str = "event"
     output: str = "logits"
@@ -74,6 +76,8 @@ class ModelSpec:
         bad = (set(self.background) | set(self.thresholds)) - set(self.labels)
         if bad:
             raise ModelError(f"metadata names labels the model does not have: {sorted(bad)}")
+        if not isinstance(self.hop_ms, int) or self.hop_ms <= 0 or self.hop_ms % 10:
+            raise ModelError(f"metadata 'hop_ms' must be a positive multiple of 10, got {self.hop_ms!r}")
         if self.smoothing < 1 or self.refractory_s < 0:
             raise ModelError("smoothing must be >= 1 and refractory_s >= 0")
 

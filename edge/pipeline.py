@@ -1,12 +1,12 @@
 """The streaming pipeline: 16 kHz blocks -> VAD frames -> ring buffer -> model every hop ->
 smoothing/threshold/refractory (or per-segment aggregation) -> events.
 
-Audio may arrive in blocks of any size; work happens per fixed VAD frame, so the events
+Audio may arrive in blocks of any size; work happens per fixed hop of VAD frames, so the events
 are the same whatever the block size.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Optional
 
 import numpy as np
@@ -21,11 +21,12 @@ from .vad import AlwaysOpen, VadGate
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """hop_ms: how often the model runs; a multiple of vad_frame_ms. vad: gate the model
+    """hop_ms: how often the model runs, a multiple of vad_frame_ms (None: the model's own,
+    100 ms unless its metadata says otherwise). vad: gate the model
     with webrtcvad (vad_mode 0-3, vad_frame_ms 10/20/30, hangover_ms after speech).
     threshold, smoothing, refractory_s: override the model's own values (None: keep)."""
 
-    hop_ms: int = 100
+    hop_ms: Optional[int] = None
     vad: bool = True
     vad_mode: int = 2
     vad_frame_ms: int = 20
@@ -37,7 +38,7 @@ class StreamConfig:
     def __post_init__(self):
         if self.vad_frame_ms not in (10, 20, 30):
             raise ValueError(f"vad_frame_ms must be 10, 20 or 30, got {self.vad_frame_ms}")
-        if self.hop_ms <= 0 or self.hop_ms % self.vad_frame_ms:
+        if self.hop_ms is not None and (self.hop_ms <= 0 or self.hop_ms % self.vad_frame_ms):
             raise ValueError(f"hop_ms must be a positive multiple of vad_frame_ms ({self.vad_frame_ms}), got {self.hop_ms}")
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
@@ -60,8 +61,10 @@ class StreamingPipeline:
     at the end of a stream; ``reset()`` to start a new one."""
 
     def __init__(self, model: Model, config: StreamConfig = StreamConfig()):
-        self.model, self.config = model, config
         spec = model.spec
+        if config.hop_ms is None:
+            config = replace(config, hop_ms=spec.hop_ms)
+        self.model, self.config = model, config
         self.window_s = spec.window_samples / SAMPLE_RATE
         self.ring = RingBuffer(spec.window_samples)
         self.gate = VadGate(config.vad_mode, config.vad_frame_ms, config.hangover_ms) if config.vad else AlwaysOpen()
@@ -72,7 +75,7 @@ class StreamingPipeline:
             fg = [lab not in spec.background for lab in spec.labels]
             self.decide = EventTrigger(spec.labels, thr, fg, config.smoothing or spec.smoothing,
                                        spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
-        self.pending = np.zeros(config.frame_samples, np.float32)  # a part-filled frame
+        self.pending = np.zeros(config.hop_frames * config.frame_samples, np.float32)  # a part-filled hop
         self.logmel = (StreamingLogMel(model.frontend, spec.window_samples, config.hop_frames * config.frame_samples)
                        if model.frontend is not None else None)
         self.reset()
@@ -95,31 +98,30 @@ class StreamingPipeline:
 
     def process(self, block: np.ndarray) -> list:
         x = np.asarray(block, np.float32).reshape(-1)
-        events, fs, i = [], self.config.frame_samples, 0
+        events, hs, i = [], len(self.pending), 0
         if self.n_pending:
-            take = min(fs - self.n_pending, len(x))
+            take = min(hs - self.n_pending, len(x))
             self.pending[self.n_pending:self.n_pending + take] = x[:take]
             self.n_pending += take
             i = take
-            if self.n_pending == fs:
-                events += self._frame(self.pending)
+            if self.n_pending == hs:
+                events += self._hop(self.pending)
                 self.n_pending = 0
-        while i + fs <= len(x):
-            events += self._frame(x[i:i + fs])
-            i += fs
+        while i + hs <= len(x):
+            events += self._hop(x[i:i + hs])
+            i += hs
         rest = len(x) - i
         if rest > 0:
             self.pending[:rest] = x[i:]
             self.n_pending = rest
         return events
 
-    def _frame(self, frame: np.ndarray) -> list:
-        """One VAD frame: the whole data flow, mic frame to event."""
-        self.ring.write(frame)
-        open_ = self.gate.process(frame)
-        self.frames += 1
-        if self.frames % self.config.hop_frames:
-            return []
+    def _hop(self, audio: np.ndarray) -> list:
+        """One hop of VAD frames: the whole data flow, microphone to event. Its frames go through
+        the gate one by one; the model runs once, on the window ending with the hop."""
+        self.ring.write(audio)
+        open_ = self.gate.process_frames(audio)
+        self.frames += self.config.hop_frames
         scores = None
         if open_:
             scores = self._score(self.ring.window())
@@ -134,7 +136,7 @@ class StreamingPipeline:
         return self.model.scores_of_features(self.logmel(window, follows)[None])[0]
 
     def flush(self) -> list:
-        """End of stream: report a segment still open. A part frame left over is dropped."""
+        """End of stream: report a segment still open. A part hop left over is dropped (no hop ends in it)."""
         return self.decide.flush()
 
     def run(self, blocks: Iterable[np.ndarray]):

@@ -43,11 +43,24 @@ class VadGate:
         self.since_speech = 0 if self.is_speech(frame) else self.since_speech + 1
         return self.since_speech <= self.hangover_frames
 
+    def process_frames(self, x: np.ndarray) -> bool:
+        """process() each whole frame of x in turn (one int16 conversion for all); the state after the last."""
+        n = self.frame_samples
+        if len(x) % n or not len(x):
+            raise ValueError(f"expected a whole number of {n}-sample frames, got {len(x)} samples")
+        pcm = np.clip(x * INT16_SCALE, -INT16_SCALE, INT16_SCALE - 1).astype("<i2").tobytes()
+        for i in range(0, 2 * len(x), 2 * n):
+            self.since_speech = 0 if self.vad.is_speech(pcm[i:i + 2 * n], SAMPLE_RATE) else self.since_speech + 1
+        return self.since_speech <= self.hangover_frames
+
 
 class AlwaysOpen:
     """The gate with VAD switched off: every frame counts."""
 
     def process(self, frame: np.ndarray) -> bool:
+        return True
+
+    def process_frames(self, x: np.ndarray) -> bool:
         return True
 
     def reset(self) -> None:

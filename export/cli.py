@@ -93,6 +93,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--data", metavar="DIR", help="data root with real speech for negatives (default: $EDGE_DATA or ../shared/data)")
     w.add_argument("--exclude", metavar="SRC", default="",
                    help="comma-separated data folders not to take negatives from (speech_commands, emodb, wakewords)")
+    w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
+                   help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help="training epochs (default 20)")
     w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.5)")
     w.add_argument("--seed", type=int, default=0)
@@ -188,7 +190,7 @@ def cmd_wakeword(a) -> dict:
 
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
     given = {k: v for k, v in (("epochs", a.epochs), ("threshold", a.threshold)) if v is not None}
-    cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, **given)
+    cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 

@@ -42,7 +42,11 @@ class WakewordConfig:
     voice/variant/rate/pitch draws for the phrase. confusables: words that sound like it, each
     said by confusable_voices voices. random_phrases: TTS word sequences. lexicon_words: dictionary
     words searched for confusables (0: all). exclude: data folders
-    never taken as negatives (to measure on them). threshold, smoothing, refractory_s: the
+    never taken as negatives. heldout_fold of n_folds: the speakers of Speech Commands and EmoDB
+    (and the noise files) in that fold are kept out of training to measure false accepts on
+    (-1: none, train on all). Hard negatives: from epoch mine_from, every mine_every epochs,
+    mine_pool random windows of negative speech are scored and the mine_keep the model likes
+    best make hard_share of the negatives after. threshold, smoothing, refractory_s: the
     event rule written into the model."""
 
     phrase: str
@@ -62,9 +66,16 @@ class WakewordConfig:
     random_phrases: int = 500
     lexicon_words: int = 0
     exclude: tuple = ()
+    heldout_fold: int = -1
+    n_folds: int = 2
     seed: int = 0
+    mine_from: int = 6
+    mine_every: int = 3
+    mine_pool: int = 4000
+    mine_keep: int = 400
+    hard_share: float = 0.2
     threshold: float = 0.5
-    smoothing: int = 2
+    smoothing: int = 4
     refractory_s: float = 2.0
     calibration_windows: int = 400
 
@@ -82,6 +93,8 @@ class WakewordConfig:
             raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
             raise ValueError("epochs, positives, negatives and batch must be >= 1")
+        if not -1 <= self.heldout_fold < self.n_folds:
+            raise ValueError(f"heldout_fold must be in [-1, {self.n_folds}), got {self.heldout_fold}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
 
@@ -105,6 +118,27 @@ def own_recordings(root: Path, phrase: str) -> list:
         if sub.is_dir():
             phrases.setdefault(sub.name, sub.name.replace("_", " "))
     return sorted(k for k, p in phrases.items() if _normalise(p) == _normalise(phrase) or _normalise(k) == _normalise(phrase))
+
+
+def speaker_group(source: str, path: Path) -> str:
+    """What a speaker-disjoint split keeps together: the speaker (Speech Commands id, EmoDB's
+    first two characters), else the file."""
+    if source == "speech_commands":
+        return D.speaker_of(path.name) or path.stem
+    if source == "emodb":
+        return path.name[:2]
+    return path.stem  # .flac or .wav copies split alike
+
+
+def heldout_paths(root: Path, fold: int, n_folds: int) -> list:
+    """The audio of the false-accept stream's sources (Speech Commands, EmoDB, noise) whose
+    speaker or file is in `fold`, in sorted order: what a model trained with that heldout_fold
+    never heard as a negative."""
+    out = []
+    for source in ("speech_commands", "emodb", "background_noise"):
+        out += [p for p in sorted((root / source).rglob("*")) if p.suffix.lower() in D.AUDIO_SUFFIXES
+                and D.fold_of(speaker_group(source, p), n_folds) == fold]
+    return out
 
 
 def _synthesize_all(jobs: list) -> list:
@@ -149,10 +183,13 @@ class Pools:
                 raise D.DataError(f"{folder}: not found (negatives come from it; give --exclude {source} to go without)")
             paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in D.AUDIO_SUFFIXES
                            and not (source == "wakewords" and p.parent.name in self.own)
-                           and not (source == "speech_commands" and p.parent.name == D.SILENCE))
+                           and not (source == "speech_commands" and p.parent.name == D.SILENCE)
+                           and not (source != "wakewords" and D.fold_of(speaker_group(source, p), cfg.n_folds) == cfg.heldout_fold))
             self.real_negative += D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
             self.real_counts[source] = len(paths)
-        self.noises = list(D.noise_bank(root).values())
+        self.hard = []  # the negative windows the model scores highest (mined during training)
+        self.noises = [v for k, v in sorted(D.noise_bank(root).items())
+                       if D.fold_of(speaker_group("background_noise", Path(k)), cfg.n_folds) != cfg.heldout_fold]
         if not self.real_negative:
             raise D.DataError(f"no real speech for negatives under {root}")
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}), {len(self.tts_negative)} TTS negatives "
@@ -206,7 +243,7 @@ def positive_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
     return _finish(y, rng, pools.noises, aug)
 
 
-def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig) -> np.ndarray:
+def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig, cfg: WakewordConfig) -> np.ndarray:
     r = rng.random()
     if r < 0.1:
         return noise_window(rng, pools.noises, length)
@@ -216,7 +253,9 @@ def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
         y = np.zeros(length, np.float32)
         y[length - min(len(x), length):] = x[-length:]
         return _finish(y, rng, pools.noises, aug)
-    pool = pools.tts_negative if r < 0.5 else pools.real_negative
+    if pools.hard and r < 0.2 + cfg.hard_share:
+        return _finish(pools.hard[rng.integers(len(pools.hard))], rng, pools.noises, aug)
+    pool = pools.tts_negative if rng.random() < 0.4 else pools.real_negative
     x = pool[rng.integers(len(pool))]
     if pool is pools.tts_negative:
         x = change_speed(x, rng.uniform(*aug.speed))
@@ -229,7 +268,7 @@ def epoch_batches(pools: Pools, cfg: WakewordConfig, epoch: int, frontend: LogMe
     rng.shuffle(ys)
     for i in range(0, len(ys), cfg.batch):
         y = ys[i:i + cfg.batch]
-        x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug)
+        x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug, cfg)
                       for k in y])
         yield frontend(x), y
 
@@ -263,10 +302,34 @@ def train(cfg: WakewordConfig, root: Path, log=print):
             sched.step()
             total, n = total + loss.item() * len(y), n + len(y)
             correct += int((logits.argmax(1).numpy() == y).sum())
+        mined = None
+        if epoch + 1 >= cfg.mine_from and (epoch + 1 - cfg.mine_from) % cfg.mine_every == 0 and epoch + 1 < cfg.epochs:
+            mined = mine_hard_negatives(net, pools, cfg, frontend, np.random.default_rng([cfg.seed, epoch, 7]))
         history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4),
-                        "seconds": round(time.time() - t0, 1)})
+                        "seconds": round(time.time() - t0, 1), **({"hard_negatives": mined} if mined else {})})
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {total / n:.3f} train acc {correct / n:.3f} ({time.time() - t0:.0f}s)")
     return net.eval(), pools, history, frontend, aug
+
+
+def mine_hard_negatives(net, pools: Pools, cfg: WakewordConfig, frontend: LogMel, rng: np.random.Generator) -> dict:
+    """Score mine_pool random windows of negative speech (real and synthesized) and keep the
+    mine_keep the model scores highest as the hard pool; returns what was found."""
+    import torch
+
+    windows = []
+    for _ in range(cfg.mine_pool):
+        pool = pools.tts_negative if rng.random() < 0.3 else pools.real_negative
+        windows.append(_crop(pool[rng.integers(len(pool))], cfg.window, rng))
+    windows = np.stack(windows)
+    net.eval()
+    with torch.no_grad():
+        p = np.concatenate([torch.softmax(net(torch.from_numpy(frontend(windows[i:i + 256]))), 1)[:, 1].numpy()
+                            for i in range(0, len(windows), 256)])
+    net.train()
+    top = np.argsort(p)[::-1][:cfg.mine_keep]
+    pools.hard = list(windows[top])
+    return {"scored": len(p), "kept": len(top), "min_kept_score": round(float(p[top[-1]]), 4),
+            "share_over_0.5": round(float(np.mean(p >= 0.5)), 4)}
 
 
 def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
@@ -291,7 +354,7 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     train_s = time.time() - t0
     spec = wakeword_spec(cfg)
     rng = np.random.default_rng(cfg.seed + 1)
-    calib = np.stack([frontend(positive_window(pools, rng, cfg.window, aug) if i % 2 else negative_window(pools, rng, cfg.window, aug))
+    calib = np.stack([frontend(positive_window(pools, rng, cfg.window, aug) if i % 2 else negative_window(pools, rng, cfg.window, aug, cfg))
                       for i in range(cfg.calibration_windows)])
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
@@ -338,15 +401,14 @@ def measure_on_real_audio(path: Path, cfg: WakewordConfig, root: Path, own: list
         paths = sorted(q for k in own for q in (root / "wakewords" / k).rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES)
         hits = sum(_events(p, np.concatenate([pad, a, pad])) > 0 for a in D.load_clips([D.Clip(q, "", "") for q in paths], length=None))
         out["recall_real_recordings"] = {"clips": len(paths), "caught": int(hits), "recall": round(hits / max(1, len(paths)), 4)}
-    unseen = [s for s in cfg.exclude if s != "wakewords"]
-    if unseen:
-        paths = sorted(q for s in (*unseen, "background_noise") for q in (root / s).rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES)
+    if cfg.heldout_fold >= 0:
+        paths = heldout_paths(root, cfg.heldout_fold, cfg.n_folds)
         stream = np.concatenate(D.load_clips([D.Clip(q, "", "") for q in paths], length=None))
         hours = len(stream) / SAMPLE_RATE / 3600
         n = _events(p, stream)
-        out["false_accepts_unseen_speech"] = {"sources": [*unseen, "background_noise"], "hours": round(hours, 3), "events": n,
-                                              "per_hour": round(n / hours, 2)}
+        out["false_accepts_unseen_speech"] = {"what": f"Speech Commands and EmoDB speakers and noise files of fold {cfg.heldout_fold}/{cfg.n_folds}",
+                                              "files": len(paths), "hours": round(hours, 3), "events": n, "per_hour": round(n / hours, 2)}
     else:
-        out["false_accepts_unseen_speech"] = "not measured: all the real speech here was used as negatives"
+        out["false_accepts_unseen_speech"] = "not measured: all the real speech here was used as negatives (see --heldout-fold)"
     log(f"measured: {out}")
     return out

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 SINK, SOURCE = "edge_test_sink", "edge_test_mic"
+WAKEWORD_MODEL = "wakeword"  # the shipped wake-word model
 pytestmark = pytest.mark.mic
 
 
@@ -58,3 +59,33 @@ def test_listen_hears_real_words_through_a_virtual_microphone(virtual_mic, word_
     hits = sum(1 for w in words if w in heard)
     assert hits >= len(words) - 2, f"played {words}, heard {heard}"
     assert len(heard) <= len(words) + 1, f"one event per word: played {words}, heard {heard}"
+
+
+def test_listen_fires_once_per_spoken_wake_word(virtual_mic, data_root, tmp_path):
+    """The shipped wake word, trained from text alone, heard from real people through a microphone."""
+    from edge.api import load_model
+    from edge.model import resolve
+
+    model = load_model(WAKEWORD_MODEL)
+    phrase = model.labels[1]
+    record = json.loads(resolve(WAKEWORD_MODEL).with_suffix(".json").read_text())
+    folder = data_root / "wakewords" / record["data"]["own_recordings_left_out"][0]
+    clips = sorted(folder.glob("*.*"))[::50][:5]
+    gap = np.zeros(32_000, np.float32)
+    parts = [gap]
+    for c in clips:
+        x, _ = sf.read(str(c), dtype="float32")
+        parts += [x, gap]
+    wav = tmp_path / "wakewords.wav"
+    sf.write(wav, np.concatenate(parts), 16_000, subtype="PCM_16")
+    seconds = sum(len(p) for p in parts) / 16_000 + 3
+    listen = subprocess.Popen([sys.executable, "-m", "edge.cli", "listen", "--model", WAKEWORD_MODEL, "--device", "pulse",
+                               "--json", "--seconds", str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    banner = listen.stderr.readline()
+    assert "listening on" in banner, banner + listen.stderr.read()
+    subprocess.run(["paplay", f"--device={virtual_mic}", str(wav)], check=True, timeout=120)
+    out, err = listen.communicate(timeout=120)
+    assert listen.returncode == 0, err
+    heard = [json.loads(line)["label"] for line in out.splitlines()]
+    assert heard.count(phrase) >= len(clips) - 1, f"played {len(clips)} x {phrase!r}, heard {heard}"
+    assert len(heard) <= len(clips), f"one event per utterance: played {len(clips)}, heard {heard}"

@@ -65,6 +65,18 @@ def test_vad_hangover_counts_frames_after_the_last_speech_frame():
     assert after == [True] * 10 + [False] * 5, "hangover of 200 ms = 10 frames of 20 ms"
 
 
+def test_vad_on_a_hop_of_frames_equals_frame_by_frame(data_root):
+    from edge.audio import load_audio
+
+    x = load_audio(sorted((data_root / "emodb").glob("*.*"))[0])[: 320 * 100]
+    one, many = VadGate(), VadGate()
+    per_frame = [one.process(x[i:i + 320]) for i in range(0, len(x), 320)]
+    per_hop = [many.process_frames(x[i:i + 320 * 5]) for i in range(0, len(x), 320 * 5)]
+    assert per_hop == per_frame[4::5] and any(per_hop) and not all(per_frame)
+    with pytest.raises(ValueError, match="whole number of 320-sample frames"):
+        many.process_frames(x[:500])
+
+
 def test_vad_rejects_a_wrong_frame_size_with_an_exact_message():
     with pytest.raises(ValueError, match=r"expected 320 samples \(20 ms at 16 kHz\), got 512"):
         VadGate(frame_ms=20).process(np.zeros(512, np.float32))
