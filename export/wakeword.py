@@ -46,7 +46,8 @@ class WakewordConfig:
     (and the noise files) in that fold are kept out of training to measure false accepts on
     (-1: none, train on all). Hard negatives: from epoch mine_from, every mine_every epochs,
     mine_pool random windows of negative speech are scored and the mine_keep the model likes
-    best make hard_share of the negatives after. threshold, smoothing, refractory_s: the
+    best make hard_share of the negatives after (mine_from 0: off, the default: measured to
+    hurt, recall at 1 false accept per hour fell from 97 % to 82 % on alexa). threshold, smoothing, refractory_s: the
     event rule written into the model."""
 
     phrase: str
@@ -69,7 +70,7 @@ class WakewordConfig:
     heldout_fold: int = -1
     n_folds: int = 2
     seed: int = 0
-    mine_from: int = 6
+    mine_from: int = 0
     mine_every: int = 3
     mine_pool: int = 4000
     mine_keep: int = 400
@@ -255,7 +256,7 @@ def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
         return _finish(y, rng, pools.noises, aug)
     if pools.hard and r < 0.2 + cfg.hard_share:
         return _finish(pools.hard[rng.integers(len(pools.hard))], rng, pools.noises, aug)
-    pool = pools.tts_negative if rng.random() < 0.4 else pools.real_negative
+    pool = pools.tts_negative if r < 0.5 else pools.real_negative
     x = pool[rng.integers(len(pool))]
     if pool is pools.tts_negative:
         x = change_speed(x, rng.uniform(*aug.speed))
@@ -303,7 +304,7 @@ def train(cfg: WakewordConfig, root: Path, log=print):
             total, n = total + loss.item() * len(y), n + len(y)
             correct += int((logits.argmax(1).numpy() == y).sum())
         mined = None
-        if epoch + 1 >= cfg.mine_from and (epoch + 1 - cfg.mine_from) % cfg.mine_every == 0 and epoch + 1 < cfg.epochs:
+        if cfg.mine_from and epoch + 1 >= cfg.mine_from and (epoch + 1 - cfg.mine_from) % cfg.mine_every == 0 and epoch + 1 < cfg.epochs:
             mined = mine_hard_negatives(net, pools, cfg, frontend, np.random.default_rng([cfg.seed, epoch, 7]))
         history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4),
                         "seconds": round(time.time() - t0, 1), **({"hard_negatives": mined} if mined else {})})
