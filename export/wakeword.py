@@ -38,9 +38,7 @@ NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
 @dataclass(frozen=True)
 class WakewordConfig:
     """phrase: what to listen for. window_s: model input length. channels, kernel: TC-ResNet size.
-    epochs; positives, negatives: examples drawn per epoch. positive_speed: (min, max) speed factor
-    of the phrase (people say a wake word more slowly than TTS voices: misses on "smart mirror"
-    were its slower speakers, 1.05 s median against 0.84 s). espeak_voices: random espeak-ng
+    epochs; positives, negatives: examples drawn per epoch. espeak_voices: random espeak-ng
     voice/variant/rate/pitch draws for the phrase. confusables: words that sound like it, each
     said by confusable_voices voices. random_phrases: TTS word sequences. lexicon_words: dictionary
     words searched for confusables (0: all). exclude: data folders
@@ -64,7 +62,6 @@ class WakewordConfig:
     weight_decay: float = 1e-3
     label_smoothing: float = 0.05
     espeak_voices: int = 500
-    positive_speed: tuple = (0.7, 1.15)
     confusables: int = 60
     confusable_voices: int = 6
     random_phrases: int = 500
@@ -90,7 +87,6 @@ class WakewordConfig:
         object.__setattr__(self, "phrase", phrase.lower())
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "exclude", tuple(self.exclude))
-        object.__setattr__(self, "positive_speed", tuple(self.positive_speed))
         bad = set(self.exclude) - set(NEGATIVE_SOURCES)
         if bad:
             raise ValueError(f"exclude names unknown sources {sorted(bad)}: known are {', '.join(NEGATIVE_SOURCES)}")
@@ -166,9 +162,9 @@ class Pools:
         names = espeak_voices()
         if not names:
             raise RuntimeError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
-        espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(90, 200)), int(rng.integers(10, 90)))
+        espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
                   for _ in range(cfg.espeak_voices)]
-        voices = espeak + engine_voices((65, 80, 100, 125))
+        voices = espeak + engine_voices()
         self.voice_counts = {e: sum(v.engine == e for v in voices) for e in ("espeak-ng", "flite", "festival")}
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
         self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices)])
@@ -192,7 +188,6 @@ class Pools:
                            and not (source != "wakewords" and D.fold_of(speaker_group(source, p), cfg.n_folds) == cfg.heldout_fold))
             self.real_negative += D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
             self.real_counts[source] = len(paths)
-        self.positive_speed = cfg.positive_speed
         self.hard = []  # the negative windows the model scores highest (mined during training)
         self.noises = [v for k, v in sorted(D.noise_bank(root).items())
                        if D.fold_of(speaker_group("background_noise", Path(k)), cfg.n_folds) != cfg.heldout_fold]
@@ -232,7 +227,7 @@ def _finish(y: np.ndarray, rng: np.random.Generator, noises: list, aug: AugmentC
 
 def positive_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig) -> np.ndarray:
     """The phrase, wholly inside the window, sometimes after or over real speech."""
-    x = change_speed(pools.positive[rng.integers(len(pools.positive))], rng.uniform(*pools.positive_speed))
+    x = change_speed(pools.positive[rng.integers(len(pools.positive))], rng.uniform(*aug.speed))
     x = x / (rms(x) + 1e-9) * 0.1
     if len(x) > length:  # a very slow voice: keep the end, where the phrase completes
         x = x[-length:]
