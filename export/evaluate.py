@@ -9,7 +9,7 @@ import numpy as np
 
 from edge.model import Model
 
-from .data import Clip, fit_length, load_clips
+from .data import fit_length, load_clips
 
 BATCH = 64
 
