@@ -96,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help="training epochs (default 20)")
-    w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.5)")
+    w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.8)")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--overwrite", action="store_true", help="replace an existing output and record")
     return ap

@@ -75,7 +75,7 @@ class WakewordConfig:
     mine_pool: int = 4000
     mine_keep: int = 400
     hard_share: float = 0.2
-    threshold: float = 0.5
+    threshold: float = 0.8
     smoothing: int = 4
     refractory_s: float = 2.0
     calibration_windows: int = 400

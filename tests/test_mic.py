@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 SINK, SOURCE = "edge_test_sink", "edge_test_mic"
-WAKEWORD_MODEL = "wakeword"  # the shipped wake-word model
+WAKEWORD_MODEL = "alexa"  # the shipped wake-word model, trained from text alone
 pytestmark = pytest.mark.mic
 
 

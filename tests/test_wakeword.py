@@ -96,3 +96,26 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_shipped_wake_word_catches_real_people(data_root):
+    """The shipped model was trained from text alone: its phrase's real recordings were never used."""
+    from edge.api import load_model
+    from edge.audio import load_audio
+    from edge.model import resolve
+
+    model = load_model("alexa")
+    record = json.loads(resolve("alexa").with_suffix(".json").read_text())
+    assert record["data"]["own_recordings_left_out"] == ["alexa"]
+    assert model.spec.task == "wakeword" and model.labels == ("_background_", "alexa")
+    assert resolve("alexa").stat().st_size < 200_000
+    clips = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[::5]
+    pad = np.zeros(16_000, np.float32)
+    p = StreamingPipeline(model)
+    caught = 0
+    for c in clips:
+        p.reset()
+        events = list(p.run([np.concatenate([pad, load_audio(c), pad])]))
+        assert len(events) <= 1, f"{c.name}: {events}"
+        caught += bool(events)
+    assert caught / len(clips) >= 0.9, f"caught {caught} of {len(clips)} real 'alexa' clips"
