@@ -43,19 +43,24 @@ def virtual_mic():
         pactl("unload-module", module)
 
 
-def test_listen_hears_real_words_through_a_virtual_microphone(virtual_mic, word_stream, tmp_path):
-    audio, words = word_stream
-    wav = tmp_path / "words.wav"
-    sf.write(wav, np.concatenate([audio, np.zeros(16_000, np.float32)]), 16_000, subtype="PCM_16")
+def listen_while_playing(sink, audio, tmp_path, *args) -> list:
+    """Play 16 kHz audio into the virtual microphone while `edge listen --json` runs; the labels it printed."""
+    wav = tmp_path / "played.wav"
+    sf.write(wav, audio, 16_000, subtype="PCM_16")
     seconds = len(audio) / 16_000 + 3
-    listen = subprocess.Popen([sys.executable, "-m", "edge.cli", "listen", "--device", "pulse", "--json", "--seconds", str(seconds)],
+    listen = subprocess.Popen([sys.executable, "-m", "edge.cli", "listen", *args, "--device", "pulse", "--json", "--seconds", str(seconds)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     banner = listen.stderr.readline()
     assert "listening on" in banner, banner + listen.stderr.read()
-    subprocess.run(["paplay", f"--device={virtual_mic}", str(wav)], check=True, timeout=120)
+    subprocess.run(["paplay", f"--device={sink}", str(wav)], check=True, timeout=120)
     out, err = listen.communicate(timeout=120)
     assert listen.returncode == 0, err
-    heard = [json.loads(line)["label"] for line in out.splitlines()]
+    return [json.loads(line)["label"] for line in out.splitlines()]
+
+
+def test_listen_hears_real_words_through_a_virtual_microphone(virtual_mic, word_stream, tmp_path):
+    audio, words = word_stream
+    heard = listen_while_playing(virtual_mic, np.concatenate([audio, np.zeros(16_000, np.float32)]), tmp_path)
     hits = sum(1 for w in words if w in heard)
     assert hits >= len(words) - 2, f"played {words}, heard {heard}"
     assert len(heard) <= len(words) + 1, f"one event per word: played {words}, heard {heard}"
@@ -76,16 +81,6 @@ def test_listen_fires_once_per_spoken_wake_word(virtual_mic, data_root, tmp_path
     for c in clips:
         x, _ = sf.read(str(c), dtype="float32")
         parts += [x, gap]
-    wav = tmp_path / "wakewords.wav"
-    sf.write(wav, np.concatenate(parts), 16_000, subtype="PCM_16")
-    seconds = sum(len(p) for p in parts) / 16_000 + 3
-    listen = subprocess.Popen([sys.executable, "-m", "edge.cli", "listen", "--model", WAKEWORD_MODEL, "--device", "pulse",
-                               "--json", "--seconds", str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    banner = listen.stderr.readline()
-    assert "listening on" in banner, banner + listen.stderr.read()
-    subprocess.run(["paplay", f"--device={virtual_mic}", str(wav)], check=True, timeout=120)
-    out, err = listen.communicate(timeout=120)
-    assert listen.returncode == 0, err
-    heard = [json.loads(line)["label"] for line in out.splitlines()]
+    heard = listen_while_playing(virtual_mic, np.concatenate(parts), tmp_path, "--model", WAKEWORD_MODEL)
     assert heard.count(phrase) >= len(clips) - 1, f"played {len(clips)} x {phrase!r}, heard {heard}"
     assert len(heard) <= len(clips), f"one event per utterance: played {len(clips)}, heard {heard}"
