@@ -161,7 +161,7 @@ class Pools:
         t0 = time.time()
         names = espeak_voices()
         if not names:
-            raise RuntimeError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
+            raise FileNotFoundError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
         espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
                   for _ in range(cfg.espeak_voices)]
         voices = espeak + engine_voices()
