@@ -36,8 +36,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword_data import (KEYWORDS, PAD_S, REFRACTORY_S, SAMPLE_RATE, count_events,  # noqa: E402
-                                      negative_stream, phrase_of, positive_clips)
+from benchmarks.wakeword_data import (KEYWORDS, PAD_S, REFRACTORY_S, SAMPLE_RATE, count_events, curve_point,  # noqa: E402
+                                      negative_stream, phrase_of, positive_clips, recall_at)
 
 # One grid for both score-series peers: fine in the middle, finer still near 0 and 1 where the
 # low-false-accept operating points of a confident model sit.
@@ -230,10 +230,6 @@ def events(times: np.ndarray) -> int:
     return count_events(times, np.ones(len(times)), 1.0, REFRACTORY_S)
 
 
-def curve_point(threshold: float, recall: float, fa: int, hours: float) -> dict:
-    return {"threshold": float(threshold), "recall": round(float(recall), 4), "fa_per_hour": round(fa / hours, 3)}
-
-
 def measure_series(peer, keyword: str, clips: list, stream: np.ndarray) -> dict:
     """A score-series peer on one wake word: every clip from a fresh state, then the stream
     (timed), then every threshold of the grid (and the peer's default) from those series."""
@@ -314,12 +310,6 @@ def run_peer(peer, root: Path, stream: np.ndarray, keywords: list) -> dict:
               f"(default {peer.default_threshold:g}), CPU {res['cpu_s_per_audio_hour']} s/h, {res['run_wall_s']} s",
               file=sys.stderr)
     return out
-
-
-def recall_at(curve: list, fa: float) -> dict | None:
-    """The point of best recall among those with at most `fa` false accepts per hour."""
-    ok = [p for p in curve if p["fa_per_hour"] <= fa]
-    return max(ok, key=lambda p: (p["recall"], -p["fa_per_hour"])) if ok else None
 
 
 def report(res: dict) -> str:

@@ -32,7 +32,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword_data import KEYWORDS, REFRACTORY_S, _read, count_events, phrase_of, positive_clips  # noqa: E402
+from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, count_events, curve_point, phrase_of, positive_clips,  # noqa: E402
+                                      read_audio, recall_at)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 
@@ -65,7 +66,7 @@ def measure(models: list, keyword: str, root: Path) -> dict:
         model = Model(str(path))
         label = model.labels[1 - model.labels.index("_background_")]
         peaks.append(np.array([score_series(model, x, label)[1].max() for _, x in clips]))
-        stream = np.concatenate([_read(p) for p in heldout_paths(root, k, len(models))])
+        stream = np.concatenate([read_audio(p) for p in heldout_paths(root, k, len(models))])
         cpu0 = time.process_time()
         times, scores = score_series(model, stream, label)
         cpu += time.process_time() - cpu0
@@ -73,22 +74,13 @@ def measure(models: list, keyword: str, root: Path) -> dict:
         events += [count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS]
     peaks = np.stack(peaks)  # [models, clips]
 
-    def point(t, n_events):
-        return {"threshold": float(t), "recall": round(float(np.mean(peaks >= t)), 4), "fa_per_hour": round(n_events / hours, 3)}
-
-    curve = [point(t, e) for t, e in zip(THRESHOLDS, events)]
+    curve = [curve_point(t, np.mean(peaks >= t), e, hours) for t, e in zip(THRESHOLDS, events)]
     default = model.spec.threshold_for(label)
     at_default = min(curve, key=lambda p: abs(p["threshold"] - default))
     missed = sorted({name for k in range(len(models)) for (name, _), p in zip(clips, peaks[k]) if p < default})
     return {"models": [str(m) for m in models], "bytes": Path(models[0]).stat().st_size, "phrase": label,
             "n_positives": len(clips), "stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1),
             "default": at_default, "curve": curve, "missed_at_default_by_any": missed}
-
-
-def recall_at(curve: list, fa: float) -> dict:
-    """The best recall among points with at most `fa` false accepts per hour."""
-    ok = [p for p in curve if p["fa_per_hour"] <= fa]
-    return max(ok, key=lambda p: (p["recall"], -p["threshold"])) if ok else {"recall": 0.0, "threshold": None, "fa_per_hour": None}
 
 
 def plot(results: dict, peers: dict, path: Path) -> None:
@@ -136,8 +128,9 @@ def report(results: dict, peers: dict) -> str:
                 continue
             d = r.get("default") or {}
             dflt = f"{100 * d['recall']:.1f} % ({d['fa_per_hour']:.2f})" if d else "–"
-            lines.append(f"| {kw} | {name} | {r.get('bytes', '–')} | {dflt} | {100 * recall_at(r['curve'], 1.0)['recall']:.1f} % | "
-                         f"{100 * recall_at(r['curve'], 0.5)['recall']:.1f} % | {r.get('cpu_s_per_audio_hour', '–')} |")
+            at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
+            at = [f"{100 * p['recall']:.1f} %" if p else "–" for p in at]
+            lines.append(f"| {kw} | {name} | {r.get('bytes', '–')} | {dflt} | {at[0]} | {at[1]} | {r.get('cpu_s_per_audio_hour', '–')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -167,9 +160,10 @@ def main(argv=None) -> int:
     for kw in keywords:
         results[kw] = measure([out / "models" / f"{kw}_f{k}.onnx" for k in range(FOLDS)], kw, root)
         r = results[kw]
+        at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
         print(f"{kw}: recall {r['default']['recall']:.3f} at {r['default']['fa_per_hour']} FA/h (threshold {r['default']['threshold']}), "
-              f"@1FA/h {recall_at(r['curve'], 1.0)['recall']:.3f}, @0.5FA/h {recall_at(r['curve'], 0.5)['recall']:.3f}, "
-              f"CPU {r['cpu_s_per_audio_hour']} s/h", file=sys.stderr)
+              f"@1FA/h {at[0] and at[0]['recall']}, @0.5FA/h {at[1] and at[1]['recall']}, CPU {r['cpu_s_per_audio_hour']} s/h",
+              file=sys.stderr)
     results_path.write_text(json.dumps(results, indent=1))
     peers_path = out / "peers.json"
     peers = json.loads(peers_path.read_text()).get("peers", {}) if peers_path.exists() else {}

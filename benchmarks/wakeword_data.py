@@ -26,7 +26,7 @@ NEGATIVE_FOLDERS = ("speech_commands", "emodb", "background_noise")
 REFRACTORY_S = 2.0  # one utterance of a wake word is one event, for every system measured
 
 
-def _read(path: Path) -> np.ndarray:
+def read_audio(path: Path) -> np.ndarray:
     x, sr = sf.read(str(path), dtype="float32", always_2d=True)
     if sr != SAMPLE_RATE:
         raise ValueError(f"{path}: {sr} Hz, expected {SAMPLE_RATE}")
@@ -53,12 +53,12 @@ def phrase_of(root: Path, keyword: str) -> str:
 def positive_clips(root: Path, keyword: str) -> list:
     """[(name, audio padded with PAD_S of silence either side)] for one wake word."""
     pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
-    return [(p.name, np.concatenate([pad, _read(p), pad])) for p in _audio_files(Path(root) / "wakewords" / keyword)]
+    return [(p.name, np.concatenate([pad, read_audio(p), pad])) for p in _audio_files(Path(root) / "wakewords" / keyword)]
 
 
 def negative_stream(root: Path) -> np.ndarray:
     """The long stream with no wake word in it, float32 16 kHz mono."""
-    parts = [_read(p) for folder in NEGATIVE_FOLDERS for p in _audio_files(Path(root) / folder)]
+    parts = [read_audio(p) for folder in NEGATIVE_FOLDERS for p in _audio_files(Path(root) / folder)]
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -71,3 +71,14 @@ def count_events(times: np.ndarray, scores: np.ndarray, threshold: float, refrac
         if times[i] - last >= refractory_s:
             n, last = n + 1, times[i]
     return n
+
+
+def curve_point(threshold: float, recall: float, fa: int, hours: float) -> dict:
+    """One point of a misses-against-false-accepts curve."""
+    return {"threshold": float(threshold), "recall": round(float(recall), 4), "fa_per_hour": round(fa / hours, 3)}
+
+
+def recall_at(curve: list, fa: float):
+    """The point of best recall among those with at most `fa` false accepts per hour (None: no such point)."""
+    ok = [p for p in curve if p["fa_per_hour"] <= fa]
+    return max(ok, key=lambda p: (p["recall"], -p["fa_per_hour"])) if ok else None

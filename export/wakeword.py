@@ -44,10 +44,8 @@ class WakewordConfig:
     words searched for confusables (0: all). exclude: data folders
     never taken as negatives. heldout_fold of n_folds: the speakers of Speech Commands and EmoDB
     (and the noise files) in that fold are kept out of training to measure false accepts on
-    (-1: none, train on all). Hard negatives: from epoch mine_from, every mine_every epochs,
-    mine_pool random windows of negative speech are scored and the mine_keep the model likes
-    best make hard_share of the negatives after (mine_from 0: off, the default: measured to
-    hurt, recall at 1 false accept per hour fell from 97 % to 82 % on alexa). threshold, smoothing, refractory_s: the
+    (-1: none, train on all). (Mining hard negatives during training was tried and measured
+    to hurt: recall at 1 false accept per hour on alexa fell from 97 % to 82 %.) threshold, smoothing, refractory_s: the
     event rule written into the model."""
 
     phrase: str
@@ -70,11 +68,6 @@ class WakewordConfig:
     heldout_fold: int = -1
     n_folds: int = 2
     seed: int = 0
-    mine_from: int = 0
-    mine_every: int = 3
-    mine_pool: int = 4000
-    mine_keep: int = 400
-    hard_share: float = 0.2
     threshold: float = 0.8
     smoothing: int = 4
     refractory_s: float = 2.0
@@ -188,7 +181,6 @@ class Pools:
                            and not (source != "wakewords" and D.fold_of(speaker_group(source, p), cfg.n_folds) == cfg.heldout_fold))
             self.real_negative += D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
             self.real_counts[source] = len(paths)
-        self.hard = []  # the negative windows the model scores highest (mined during training)
         self.noises = [v for k, v in sorted(D.noise_bank(root).items())
                        if D.fold_of(speaker_group("background_noise", Path(k)), cfg.n_folds) != cfg.heldout_fold]
         if not self.real_negative:
@@ -244,7 +236,7 @@ def positive_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
     return _finish(y, rng, pools.noises, aug)
 
 
-def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig, cfg: WakewordConfig) -> np.ndarray:
+def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig) -> np.ndarray:
     r = rng.random()
     if r < 0.1:
         return noise_window(rng, pools.noises, length)
@@ -254,8 +246,6 @@ def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
         y = np.zeros(length, np.float32)
         y[length - min(len(x), length):] = x[-length:]
         return _finish(y, rng, pools.noises, aug)
-    if pools.hard and r < 0.2 + cfg.hard_share:
-        return _finish(pools.hard[rng.integers(len(pools.hard))], rng, pools.noises, aug)
     pool = pools.tts_negative if r < 0.5 else pools.real_negative
     x = pool[rng.integers(len(pool))]
     if pool is pools.tts_negative:
@@ -269,7 +259,7 @@ def epoch_batches(pools: Pools, cfg: WakewordConfig, epoch: int, frontend: LogMe
     rng.shuffle(ys)
     for i in range(0, len(ys), cfg.batch):
         y = ys[i:i + cfg.batch]
-        x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug, cfg)
+        x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug)
                       for k in y])
         yield frontend(x), y
 
@@ -303,34 +293,10 @@ def train(cfg: WakewordConfig, root: Path, log=print):
             sched.step()
             total, n = total + loss.item() * len(y), n + len(y)
             correct += int((logits.argmax(1).numpy() == y).sum())
-        mined = None
-        if cfg.mine_from and epoch + 1 >= cfg.mine_from and (epoch + 1 - cfg.mine_from) % cfg.mine_every == 0 and epoch + 1 < cfg.epochs:
-            mined = mine_hard_negatives(net, pools, cfg, frontend, np.random.default_rng([cfg.seed, epoch, 7]))
         history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4),
-                        "seconds": round(time.time() - t0, 1), **({"hard_negatives": mined} if mined else {})})
+                        "seconds": round(time.time() - t0, 1)})
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {total / n:.3f} train acc {correct / n:.3f} ({time.time() - t0:.0f}s)")
     return net.eval(), pools, history, frontend, aug
-
-
-def mine_hard_negatives(net, pools: Pools, cfg: WakewordConfig, frontend: LogMel, rng: np.random.Generator) -> dict:
-    """Score mine_pool random windows of negative speech (real and synthesized) and keep the
-    mine_keep the model scores highest as the hard pool; returns what was found."""
-    import torch
-
-    windows = []
-    for _ in range(cfg.mine_pool):
-        pool = pools.tts_negative if rng.random() < 0.3 else pools.real_negative
-        windows.append(_crop(pool[rng.integers(len(pool))], cfg.window, rng))
-    windows = np.stack(windows)
-    net.eval()
-    with torch.no_grad():
-        p = np.concatenate([torch.softmax(net(torch.from_numpy(frontend(windows[i:i + 256]))), 1)[:, 1].numpy()
-                            for i in range(0, len(windows), 256)])
-    net.train()
-    top = np.argsort(p)[::-1][:cfg.mine_keep]
-    pools.hard = list(windows[top])
-    return {"scored": len(p), "kept": len(top), "min_kept_score": round(float(p[top[-1]]), 4),
-            "share_over_0.5": round(float(np.mean(p >= 0.5)), 4)}
 
 
 def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
@@ -355,7 +321,7 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     train_s = time.time() - t0
     spec = wakeword_spec(cfg)
     rng = np.random.default_rng(cfg.seed + 1)
-    calib = np.stack([frontend(positive_window(pools, rng, cfg.window, aug) if i % 2 else negative_window(pools, rng, cfg.window, aug, cfg))
+    calib = np.stack([frontend(positive_window(pools, rng, cfg.window, aug) if i % 2 else negative_window(pools, rng, cfg.window, aug))
                       for i in range(cfg.calibration_windows)])
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
