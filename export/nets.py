@@ -49,5 +49,9 @@ class TCResNet(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(channels[-1], n_classes)
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled features the head reads (what an auxiliary head can share)."""
+        return self.drop(self.blocks(self.stem(self.norm(x))).mean(-1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(self.blocks(self.stem(self.norm(x))).mean(-1)))
+        return self.head(self.embed(x))

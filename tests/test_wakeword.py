@@ -57,6 +57,49 @@ def test_config_rejects_bad_phrases_and_sources():
     assert WakewordConfig(phrase="  Hey   Edge ").phrase == "hey edge"
 
 
+def test_real_clips_are_labelled_with_what_is_said():
+    """The auxiliary task's labels: the word of a Speech Commands clip (folder, or the file name for
+    _unknown_), the text code of an EmoDB clip (same sentence, any speaker), the wake-word folder."""
+    from pathlib import Path
+
+    from export.wakeword import what_is_said
+
+    assert what_is_said("speech_commands", Path("sc/yes/03401e93_nohash_0.flac")) == "yes"
+    assert what_is_said("speech_commands", Path("sc/_unknown_/backward_0c540988_nohash_0.wav")) == "backward"
+    assert what_is_said("emodb", Path("emodb/08a01Ab.flac")) == what_is_said("emodb", Path("emodb/03a01Fa.wav")) == "emodb:a01"
+    assert what_is_said("emodb", Path("emodb/08a02Ab.flac")) != "emodb:a01"
+    assert what_is_said("wakewords", Path("ww/snowboy/x.flac")) == "wakewords:snowboy"
+
+
+def test_run_on_negatives_span_the_joins_of_real_clips():
+    """With run_on, a real negative window may cross from one clip into the next (word after word),
+    where a model that has only heard single clips fired."""
+    from types import SimpleNamespace
+
+    from export.augment import AugmentConfig
+    from export.wakeword import negative_window
+
+    clips = [np.full(8000, v, np.float32) for v in np.linspace(0.1, 0.8, 8)]  # half a second each, each its own level
+    aug = AugmentConfig(noise_p=0.0, reverb_p=0.0)
+
+    def levels(run_on):
+        """The number of clip levels in each window made of real clips (not noise, TTS, or a cut phrase)."""
+        pools = SimpleNamespace(noises=[], positive=[np.ones(8000, np.float32)], tts_negative=[np.zeros(100, np.float32)],
+                                real_negative=clips, run_on=run_on)
+        rng = np.random.default_rng(0)
+        out = []
+        for _ in range(400):
+            w = np.abs(negative_window(pools, rng, 16000, aug))
+            v = np.unique(np.round(w[w > 0] / w.max(), 3))
+            if np.count_nonzero(w) >= 8000 and len(v) <= 3:  # a whole clip or more, piecewise constant
+                out.append(len(v))
+        return np.array(out)
+
+    assert len(levels(0.0)) > 50 and levels(0.0).max() == 1  # one clip per window
+    joined = levels(1.0)
+    assert len(joined) > 50 and np.mean(joined >= 2) > 0.75  # a join in nearly every window (7 in 8 draws differ)
+
+
 def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     """Seconds of training: the plumbing from text to an INT8 model the runtime streams with."""
     from export.tts import Voice, synthesize
