@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.wakeword", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--out", default="benchmarks/results/wakeword")
-    ap.add_argument("--train", action="store_true", help="train the 2 x 4 models first (about 6 minutes each)")
+    ap.add_argument("--train", action="store_true", help="train the 2 x 4 models first (about 4 minutes each here)")
     ap.add_argument("--keywords", default=",".join(KEYWORDS))
     a = ap.parse_args(argv)
     root, out = Path(a.data).resolve(), Path(a.out)

@@ -162,3 +162,27 @@ def test_shipped_wake_word_catches_real_people(data_root):
         assert len(events) <= 1, f"{c.name}: {events}"
         caught += bool(events)
     assert caught / len(clips) >= 0.9, f"caught {caught} of {len(clips)} real 'alexa' clips"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x", "alexa", "--set", "no_such_setting=1"], "NAME=VALUE"),
+    (["x", "alexa", "--set", "aux_weight"], "NAME=VALUE"),
+    (["x", "alexa", "--data", "/nonexistent/data"], "not found"),
+])
+def test_ablation_tool_bad_input_is_one_line(tmp_path, args, message):
+    """benchmarks.wakeword_ablation refuses a setting it does not know before training anything."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-m", "benchmarks.wakeword_ablation", *args, "--out", str(tmp_path)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_ablation_settings_parse_as_json():
+    from benchmarks.wakeword_ablation import parse_settings
+
+    assert parse_settings(["aux_weight=0", "channels=[20,28,40,56]", "exclude=[\"emodb\"]"]) == {
+        "aux_weight": 0, "channels": [20, 28, 40, 56], "exclude": ["emodb"]}
