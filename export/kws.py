@@ -50,6 +50,7 @@ class TrainConfig:
     tts_voices: int = 0
     tts_share: float = 0.2
     extra_unknown: bool = True
+    extra_unknown_share: float = 0.2  # share of _unknown_ draws from the extra speech (wake words, EmoDB); 0.5 measured worse
     calibration_windows: int = 300
     teacher: str = ""  # "mlperf": distil from the MLPerf-Tiny reference model as well
     teacher_weight: float = 0.5  # share of the loss from the teacher's soft targets
@@ -104,7 +105,7 @@ class Pools:
         pool = self.real[label]
         if self.tts[label] and rng.random() < cfg.tts_share:
             pool = self.tts[label]
-        elif label == D.UNKNOWN and self.extra_unknown and rng.random() < 0.5:
+        elif label == D.UNKNOWN and self.extra_unknown and rng.random() < cfg.extra_unknown_share:
             pool = self.extra_unknown
         x = pool[rng.integers(len(pool))]
         if label == D.SILENCE:
