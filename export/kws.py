@@ -34,7 +34,9 @@ class TrainConfig:
     """channels, kernel: TC-ResNet size. epochs; per_class: examples drawn per class per epoch.
     holdout_fold of n_folds: the speaker-disjoint part kept aside (-1: train on all).
     tts_voices: TTS voices per keyword (0: none); tts_share: share of keyword examples from TTS.
-    extra_unknown: use the wake-word and EmoDB recordings as extra _unknown_ speech."""
+    extra_unknown: use the wake-word and EmoDB recordings as extra _unknown_ speech, for
+    extra_unknown_share of the _unknown_ examples (0.2: measured 93.4 % on held-out fold 1 against
+    90.4 % at 0.5 and 92.9 % at 0; they are phrases and German sentences, not single words)."""
 
     channels: tuple = (16, 24, 32, 48)
     kernel: int = 9
@@ -61,6 +63,8 @@ class TrainConfig:
             raise ValueError(f"holdout_fold must be in [-1, {self.n_folds}), got {self.holdout_fold}")
         if self.epochs < 1 or self.per_class < 1 or not self.channels:
             raise ValueError("epochs and per_class must be >= 1, channels non-empty")
+        if not 0.0 <= self.extra_unknown_share <= 1.0:
+            raise ValueError(f"extra_unknown_share must be in [0, 1], got {self.extra_unknown_share}")
         object.__setattr__(self, "channels", tuple(self.channels))
 
 

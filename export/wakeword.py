@@ -101,6 +101,8 @@ class WakewordConfig:
             raise ValueError("epochs, positives, negatives and batch must be >= 1")
         if not -1 <= self.heldout_fold < self.n_folds:
             raise ValueError(f"heldout_fold must be in [-1, {self.n_folds}), got {self.heldout_fold}")
+        if not (0.0 <= self.run_on <= 1.0 and self.aux_weight >= 0 and self.aux_batch >= 1):
+            raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
 
@@ -287,10 +289,10 @@ def epoch_batches(pools: Pools, cfg: WakewordConfig, epoch: int, frontend: LogMe
         y = ys[i:i + cfg.batch]
         x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug)
                       for k in y])
-        yield frontend(x), y, *aux_batch(pools, cfg, rng, frontend, aug)
+        yield frontend(x), y, *said_batch(pools, cfg, rng, frontend, aug)
 
 
-def aux_batch(pools: Pools, cfg: WakewordConfig, rng: np.random.Generator, frontend: LogMel, aug: AugmentConfig):
+def said_batch(pools: Pools, cfg: WakewordConfig, rng: np.random.Generator, frontend: LogMel, aug: AugmentConfig):
     """(features, word index) of real clips for the auxiliary task (which word is said), or (None, None)."""
     if cfg.aux_weight <= 0:
         return None, None

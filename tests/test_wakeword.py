@@ -54,6 +54,9 @@ def test_config_rejects_bad_phrases_and_sources():
             WakewordConfig(phrase=bad)
     with pytest.raises(ValueError, match="unknown sources"):
         WakewordConfig(phrase="hey edge", exclude=("podcasts",))
+    for bad in ({"run_on": 1.5}, {"aux_weight": -1}, {"aux_batch": 0}):
+        with pytest.raises(ValueError, match="run_on"):
+            WakewordConfig(phrase="hey edge", **bad)
     assert WakewordConfig(phrase="  Hey   Edge ").phrase == "hey edge"
 
 
