@@ -211,6 +211,8 @@ class Pools:
                        if D.fold_of(speaker_group("background_noise", Path(k)), cfg.n_folds) != cfg.heldout_fold]
         if not self.real_negative:
             raise D.DataError(f"no real speech for negatives under {root}")
+        self.words = sorted(set(self.real_words))  # the classes of the which-word head
+        self.real_word_ids = np.array([self.words.index(w) for w in self.real_words], np.int64)
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}), {len(self.tts_negative)} TTS negatives "
             f"({len(self.confusable_texts)} confusable texts), {len(self.real_negative)} real negative clips {self.real_counts}, "
             f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
@@ -298,7 +300,7 @@ def said_batch(pools: Pools, cfg: WakewordConfig, rng: np.random.Generator, fron
         return None, None
     idx = rng.integers(len(pools.real_negative), size=cfg.aux_batch)
     x = np.stack([_finish(_crop(pools.real_negative[i], cfg.window, rng), rng, pools.noises, aug) for i in idx])
-    return frontend(x), np.array([pools.word_index[pools.real_words[i]] for i in idx], np.int64)
+    return frontend(x), pools.real_word_ids[idx]
 
 
 def train(cfg: WakewordConfig, root: Path, log=print):
@@ -312,9 +314,7 @@ def train(cfg: WakewordConfig, root: Path, log=print):
     pools = Pools(cfg, root, log)
     frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4)
     net = TCResNet(2, frontend.cfg.n_mels, cfg.channels, cfg.kernel)
-    words = sorted(set(pools.real_words))
-    pools.word_index = {w: i for i, w in enumerate(words)}
-    aux_head = torch.nn.Linear(cfg.channels[-1], len(words))  # trained beside the model, never exported
+    aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))  # trained beside the model, never exported
     params = list(net.parameters()) + (list(aux_head.parameters()) if cfg.aux_weight > 0 else [])
     steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -326,13 +326,11 @@ def train(cfg: WakewordConfig, root: Path, log=print):
         t0, total, n, correct = time.time(), 0.0, 0, 0
         net.train()
         for x, y, xa, ya in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
-            if xa is None:
-                logits = net(spec_augment(torch.from_numpy(x), gen, time_width=8))
-                loss = loss_fn(logits, torch.from_numpy(y))
-            else:
-                f = net.embed(spec_augment(torch.from_numpy(np.concatenate([x, xa])), gen, time_width=8))
-                logits = net.head(f[:len(y)])
-                loss = loss_fn(logits, torch.from_numpy(y)) + cfg.aux_weight * loss_fn(aux_head(f[len(y):]), torch.from_numpy(ya))
+            f = net.embed(spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, time_width=8))
+            logits = net.head(f[:len(y)])
+            loss = loss_fn(logits, torch.from_numpy(y))
+            if xa is not None:
+                loss = loss + cfg.aux_weight * loss_fn(aux_head(f[len(y):]), torch.from_numpy(ya))
             opt.zero_grad()
             loss.backward()
             opt.step()
