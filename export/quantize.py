@@ -94,9 +94,46 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
     finally:
         if pre != src and pre.exists():
             pre.unlink()
-    return {"step": "quantize", "mode": cfg.mode, "per_channel": cfg.per_channel, "op_types": list(cfg.op_types),
+    saved = compact_names(dst)
+    return {"step": "quantize", "names_compacted_bytes": saved, "mode": cfg.mode, "per_channel": cfg.per_channel, "op_types": list(cfg.op_types),
             "reduce_range": cfg.reduce_range, "calibration_method": cfg.calibration_method if cfg.mode == "static" else None,
             "calibration_windows": int(len(calibration)) if calibration is not None and cfg.mode == "static" else 0}
+
+
+def compact_names(path) -> int:
+    """Rename a graph's inner tensors and nodes to short ids ("t1f", "n2a") in place; the graph's
+    inputs and outputs keep their names. The quantizer's names ("/blocks/blocks.1/f2/f2.1/
+    Reshape_output_0_DequantizeLinear_Output") can weigh more than a small model's INT8 weights.
+    Graphs with external data or subgraphs are left as they are. Returns the bytes saved."""
+    import onnx
+
+    path = Path(path)
+    m = onnx.load(str(path), load_external_data=False)
+    g = m.graph
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in g.initializer) or \
+            any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in g.node for a in n.attribute):
+        return 0
+    keep = {v.name for v in g.input} | {v.name for v in g.output}
+    names: dict = {}
+
+    def short(name: str) -> str:
+        if not name or name in keep:
+            return name
+        return names.setdefault(name, f"t{len(names):x}")
+
+    for i, node in enumerate(g.node):
+        node.name = f"n{i:x}"
+        for field in (node.input, node.output):
+            renamed = [short(x) for x in field]
+            del field[:]
+            field.extend(renamed)
+    for t in g.initializer:
+        t.name = short(t.name)
+    for v in g.value_info:
+        v.name = short(v.name)
+    before = path.stat().st_size
+    onnx.save(m, str(path))
+    return before - path.stat().st_size
 
 
 def quantized_op_counts(path) -> dict:

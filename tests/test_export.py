@@ -177,9 +177,32 @@ def test_static_int8_is_qdq_calibrated_on_real_audio(w2v2, factory, real_folder,
                         calibration_windows=16, check_clips=real_clips)
     ops = quantized_op_counts(out)
     assert ops.get("QuantizeLinear", 0) > 0 and ops.get("DequantizeLinear", 0) > 0, ops
-    assert rec["steps"][-1]["calibration_windows"] == 16
+    assert rec["steps"][-1]["calibration_windows"] == 16 and rec["steps"][-1]["names_compacted_bytes"] > 0
     assert rec["check"]["source"]["max_prob_diff"] < INT8_PROB_TOL
     assert Model(str(out)).labels == COMMAND_LABELS
+
+
+def test_compact_names_keeps_every_output_and_the_graph_interface(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from export.quantize import compact_names
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv1d(40, 8, 3), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten(), torch.nn.Linear(8, 12)).eval()
+    path = tmp_path / "long_names.onnx"
+    torch.onnx.export(net, (torch.zeros(1, 40, 98),), str(path), input_names=["features"], output_names=["logits"],
+                      dynamic_axes={"features": {0: "batch"}}, opset_version=17, dynamo=False)
+    x = np.random.default_rng(0).standard_normal((3, 40, 98)).astype(np.float32)
+    before = ort.InferenceSession(str(path)).run(None, {"features": x})[0]
+    size = path.stat().st_size
+    saved = compact_names(path)
+    assert saved == size - path.stat().st_size and saved > 0
+    graph = onnx.load(str(path)).graph
+    assert [v.name for v in graph.input] == ["features"] and [v.name for v in graph.output] == ["logits"]
+    assert max(len(t) for n in graph.node for t in list(n.input) + list(n.output) if t not in ("features", "logits")) <= 4
+    np.testing.assert_array_equal(ort.InferenceSession(str(path)).run(None, {"features": x})[0], before)
 
 
 def test_fp16_graph_loads_in_onnxruntime_and_matches_torch(factory, real_clips):
