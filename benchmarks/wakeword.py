@@ -14,6 +14,11 @@ of both models' recall on all the real recordings of the phrase. A model shipped
 user (all folds) hears all of this speech, so these figures are its honest, slightly pessimistic
 estimate.
 
+With --models N (N > 1) the system measured is what ``edge-export wakeword --models N`` ships: the
+mean of the models of seeds 0..N-1 (OUT/models/<keyword>_f<K>_x<N>.onnx, merged from the seed-0
+model above and <keyword>_f<K>_seed<S>.onnx; tests/test_wakeword.py checks that this merge is
+what --models ships), reported beside the single models as "ours, N models".
+
 Every model runs through the edge runtime's own streaming pipeline (VAD, 100 ms hop, smoothing,
 refractory); one pass records the smoothed score of every hop, so every threshold is evaluated
 from the same pass with the pipeline's own event rule.
@@ -100,7 +105,7 @@ def plot(results: dict, peers: dict, path: Path) -> None:
             if name.startswith("ours"):
                 d = r["default"]
                 ax.scatter([max(d["fa_per_hour"], 0.05)], [100 * (1 - d["recall"])], s=80, facecolors="none", edgecolors="k",
-                           zorder=5, label=f"our default ({d['threshold']})")
+                           zorder=5, label=f"{name.split(' (')[0]} at default ({d['threshold']})")
         ax.set_xscale("log")
         ax.set_title(kw.replace("_", " "))
         ax.set_xlabel("false accepts per hour (0 drawn at 0.05)")
@@ -140,6 +145,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="benchmarks/results/wakeword")
     ap.add_argument("--train", action="store_true", help="train the 2 x 4 models first (about 4 minutes each here)")
     ap.add_argument("--keywords", default=",".join(KEYWORDS))
+    ap.add_argument("--models", type=int, default=1, metavar="N",
+                    help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
     a = ap.parse_args(argv)
     root, out = Path(a.data).resolve(), Path(a.out)
     if not root.is_dir():
@@ -147,30 +154,53 @@ def main(argv=None) -> int:
         return 2
     (out / "models").mkdir(parents=True, exist_ok=True)
     keywords = [k for k in a.keywords.split(",") if k]
+    if a.models < 1:
+        print("error: --models must be at least 1", file=sys.stderr)
+        return 2
     if a.train:
         from export.data import data_root
         from export.wakeword import WakewordConfig, build_wakeword
 
         for kw in keywords:
             for k in range(FOLDS):
-                cfg = WakewordConfig(phrase=phrase_of(root, kw), heldout_fold=k, n_folds=FOLDS)
-                build_wakeword(out / "models" / f"{kw}_f{k}.onnx", cfg, data_root(str(root)), overwrite=True)
-    results_path = out / "ours.json"
+                for seed in range(a.models):
+                    path = out / "models" / (f"{kw}_f{k}.onnx" if seed == 0 else f"{kw}_f{k}_seed{seed}.onnx")
+                    if a.models > 1 and path.exists():
+                        continue  # the ensemble reuses the members already trained
+                    cfg = WakewordConfig(phrase=phrase_of(root, kw), heldout_fold=k, n_folds=FOLDS, seed=seed)
+                    build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
+    models = {kw: [out / "models" / f"{kw}_f{k}.onnx" for k in range(FOLDS)] for kw in keywords}
+    if a.models > 1:
+        from export.ensemble import mean_of_models
+
+        for kw in keywords:
+            merged = [out / "models" / f"{kw}_f{k}_x{a.models}.onnx" for k in range(FOLDS)]
+            for k, path in enumerate(merged):
+                mean_of_models([models[kw][k]] + [out / "models" / f"{kw}_f{k}_seed{s}.onnx" for s in range(1, a.models)], path)
+            models[kw] = merged
+    results_path = out / ("ours.json" if a.models == 1 else f"ours_x{a.models}.json")
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for kw in keywords:
-        results[kw] = measure([out / "models" / f"{kw}_f{k}.onnx" for k in range(FOLDS)], kw, root)
+        results[kw] = measure(models[kw], kw, root)
         r = results[kw]
         at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
         print(f"{kw}: recall {r['default']['recall']:.3f} at {r['default']['fa_per_hour']} FA/h (threshold {r['default']['threshold']}), "
               f"@1FA/h {at[0] and at[0]['recall']}, @0.5FA/h {at[1] and at[1]['recall']}, CPU {r['cpu_s_per_audio_hour']} s/h",
               file=sys.stderr)
     results_path.write_text(json.dumps(results, indent=1))
+    write_reports(out)
+    print(f"wrote {out}/report.md, det.png, {results_path.name}", file=sys.stderr)
+    return 0
+
+
+def write_reports(out: Path) -> None:
+    """report.md and det.png from OUT's ours.json, ours_x<N>.json (the N-model systems) and peers.json."""
     peers_path = out / "peers.json"
     peers = json.loads(peers_path.read_text()).get("peers", {}) if peers_path.exists() else {}
-    plot(results, peers, out / "det.png")
-    (out / "report.md").write_text(report(results, peers))
-    print(f"wrote {out}/report.md, det.png, ours.json", file=sys.stderr)
-    return 0
+    single = json.loads((out / "ours.json").read_text()) if (out / "ours.json").exists() else {}
+    ensembles = {f"ours, {p.stem.split('_x')[1]} models": json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))}
+    plot(single, {**ensembles, **peers}, out / "det.png")
+    (out / "report.md").write_text(report(single, {**ensembles, **peers}))
 
 
 if __name__ == "__main__":

@@ -132,6 +132,36 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     assert out.read_bytes() == before
 
 
+def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
+    """--models 2 ships the mean of the logits of the models of seeds 0 and 1, each built as alone."""
+    import onnxruntime as ort
+
+    from edge.features import LogMel
+    from export.ensemble import mean_of_models
+    from export.wakeword import WakewordConfig, build_one, build_wakeword
+
+    cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=32, negatives=32, batch=32, espeak_voices=4,
+                         confusables=2, confusable_voices=1, random_phrases=4, lexicon_words=1500,
+                         exclude=("speech_commands", "emodb"), calibration_windows=8, models=2)
+    record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None)
+    last = record["steps"][-1]
+    assert (last["step"], last["models"], last["seeds"]) == ("mean_of_models", 2, [0, 1])
+    assert [s["seed"] for s in record["steps"] if s["step"] == "train"] == [0, 1]
+    members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
+    for k, m in enumerate(members):
+        build_one(m, WakewordConfig(**{**record["train_config"], "seed": k, "models": 1}), data_root, log=lambda *_: None)
+    x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
+    logits = [ort.InferenceSession(str(p)).run(None, {"features": x})[0] for p in [tmp_path / "two.onnx"] + members]
+    np.testing.assert_allclose(logits[0], (logits[1] + logits[2]) / 2, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(logits[1], logits[2]), "two seeds, two different models"
+    mean_of_models(members, tmp_path / "merged.onnx")
+    merged = ort.InferenceSession(str(tmp_path / "merged.onnx")).run(None, {"features": x})[0]
+    np.testing.assert_array_equal(merged, logits[0])
+    assert Model(str(tmp_path / "two.onnx")).labels == ("_background_", "hey edge")
+    with pytest.raises(ValueError, match="at least two"):
+        mean_of_models(members[:1], tmp_path / "one.onnx")
+
+
 @pytest.mark.parametrize("args, message", [
     (["wakeword", "", "-o", "x.onnx"], "phrase"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--exclude", "radio"], "unknown sources"),
