@@ -1,9 +1,10 @@
 """Several ONNX models on the same input as one graph that outputs the mean of their outputs.
 
-Models trained alike from different seeds err in different places; on the wake-word benchmark
-one seed's recall at one false accept per half hour swung by 20 points against another's, and
-the mean of two was steadier (README). The merged graph runs each member on the same features
-(computed once by the runtime) and averages their logits with one Mean node.
+Models trained alike from different seeds err in different places: on the wake-word benchmark
+one seed's recall at one false accept per half hour differed from another's by 20 points. The
+mean of two helped three of the four phrases and hurt view glass (README). The merged graph
+runs each member on the same features (computed once by the runtime) and averages their
+logits with one Mean node.
 """
 from __future__ import annotations
 

@@ -102,8 +102,8 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
 
 def compact_names(path) -> int:
     """Rename a graph's inner tensors and nodes to short ids ("t1f", "n2a") in place; the graph's
-    inputs and outputs keep their names. The quantizer's names ("/blocks/blocks.1/f2/f2.1/
-    Reshape_output_0_DequantizeLinear_Output") can weigh more than a small model's INT8 weights.
+    inputs and outputs keep their names. The quantizer's names ("/stem/stem.2/Relu_output_0_
+    QuantizeLinear_Output") took 18.7 KB of the 97.5 KB commands model.
     Graphs with external data or subgraphs are left as they are. Returns the bytes saved."""
     import onnx
 
