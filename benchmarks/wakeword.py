@@ -61,23 +61,30 @@ def score_series(model: Model, audio: np.ndarray, label: str):
     return times, scores
 
 
-def measure(models: list, keyword: str, root: Path) -> dict:
-    """Cross-fitted figures of models[k] (trained with heldout_fold k) for one wake word."""
+def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path) -> dict:
+    """One model (trained with heldout_fold `fold`) over the phrase's real clips and over its fold's
+    part of the false-accept stream: peak score per clip, events per threshold of THRESHOLDS,
+    stream hours and the CPU seconds of the stream pass."""
     from export.wakeword import heldout_paths
 
+    model = Model(str(path))
+    label = model.labels[1 - model.labels.index("_background_")]
+    peaks = np.array([score_series(model, x, label)[1].max() for _, x in clips])
+    stream = np.concatenate([read_audio(p) for p in heldout_paths(root, fold, n_folds)])
+    cpu0 = time.process_time()
+    times, scores = score_series(model, stream, label)
+    cpu = time.process_time() - cpu0
+    return {"model": model, "label": label, "peaks": peaks, "hours": len(stream) / 16000 / 3600, "cpu": cpu,
+            "events": np.array([count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS])}
+
+
+def measure(models: list, keyword: str, root: Path) -> dict:
+    """Cross-fitted figures of models[k] (trained with heldout_fold k) for one wake word."""
     clips = positive_clips(root, keyword)
-    peaks, events, hours, cpu = [], np.zeros(len(THRESHOLDS)), 0.0, 0.0
-    for k, path in enumerate(models):
-        model = Model(str(path))
-        label = model.labels[1 - model.labels.index("_background_")]
-        peaks.append(np.array([score_series(model, x, label)[1].max() for _, x in clips]))
-        stream = np.concatenate([read_audio(p) for p in heldout_paths(root, k, len(models))])
-        cpu0 = time.process_time()
-        times, scores = score_series(model, stream, label)
-        cpu += time.process_time() - cpu0
-        hours += len(stream) / 16000 / 3600
-        events += [count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS]
-    peaks = np.stack(peaks)  # [models, clips]
+    passes = [fold_pass(path, clips, k, len(models), root) for k, path in enumerate(models)]
+    peaks = np.stack([p["peaks"] for p in passes])  # [models, clips]
+    events, hours, cpu = sum(p["events"] for p in passes), sum(p["hours"] for p in passes), sum(p["cpu"] for p in passes)
+    model, label = passes[-1]["model"], passes[-1]["label"]
 
     curve = [curve_point(t, np.mean(peaks >= t), e, hours) for t, e in zip(THRESHOLDS, events)]
     default = model.spec.threshold_for(label)

@@ -25,8 +25,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword import THRESHOLDS, score_series  # noqa: E402
-from benchmarks.wakeword_data import KEYWORDS, REFRACTORY_S, count_events, phrase_of, positive_clips, read_audio  # noqa: E402
+from benchmarks.wakeword import THRESHOLDS, fold_pass  # noqa: E402
+from benchmarks.wakeword_data import KEYWORDS, phrase_of, positive_clips  # noqa: E402
 
 EVENT_BUDGETS = (0, 1, 2, 4)
 
@@ -49,21 +49,15 @@ def parse_settings(items: list) -> dict:
 
 
 def measure_fold(model_path: Path, keyword: str, fold: int, root: Path) -> dict:
-    from edge.model import Model
-    from export.wakeword import heldout_paths
-
-    model = Model(str(model_path))
-    label = model.labels[1 - model.labels.index("_background_")]
-    peaks = np.array([score_series(model, x, label)[1].max() for _, x in positive_clips(root, keyword)])
-    stream = np.concatenate([read_audio(p) for p in heldout_paths(root, fold, 2)])
-    times, scores = score_series(model, stream, label)
-    events = {float(t): count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS}
+    one = fold_pass(model_path, positive_clips(root, keyword), fold, 2, root)
+    peaks = one["peaks"]
+    events = {float(t): int(e) for t, e in zip(THRESHOLDS, one["events"])}
 
     def recall_within(n):
         ok = [t for t, e in events.items() if e <= n]
         return round(float(np.mean(peaks >= min(ok))), 3) if ok else 0.0
 
-    return {"hours": round(len(stream) / 16000 / 3600, 3), "recall_at_0.5": round(float(np.mean(peaks >= 0.5)), 3),
+    return {"hours": round(one["hours"], 3), "recall_at_0.5": round(float(np.mean(peaks >= 0.5)), 3),
             "recall_at_0.8": round(float(np.mean(peaks >= 0.8)), 3), "events_at_0.5": events[0.5], "events_at_0.8": events[0.8],
             "recall_within_events": {str(n): recall_within(n) for n in EVENT_BUDGETS}}
 

@@ -390,7 +390,7 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     import tempfile
 
     from .ensemble import mean_of_models
-    from .record import check_writable, record_path, removed_on_error, set_metadata, write_record
+    from .record import check_writable, record_path, removed_on_error, write_record
 
     out = Path(out)
     check_writable(out, record_path(out), overwrite=overwrite)
@@ -405,8 +405,7 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
                     log(f"model {k + 1} of {cfg.models} (seed {cfg.seed + k})")
                     member_steps, pools = build_one(member, replace(cfg, seed=cfg.seed + k, models=1), root, log)
                     steps += member_steps
-                mean_of_models(members, out)
-                set_metadata(out, wakeword_spec(cfg))
+                mean_of_models(members, out)  # keeps the first member's metadata: wakeword_spec(cfg), seed-free
                 steps.append({"step": "mean_of_models", "models": cfg.models, "seeds": [cfg.seed + k for k in range(cfg.models)],
                               "member_bytes": [m.stat().st_size for m in members]})
         total_s = time.time() - t0
