@@ -76,13 +76,13 @@ def report(rows: list) -> str:
         lines.append(f"| {r['name']} | {r['keyword']} | {r['fold']} | {settings} | {m['recall_at_0.5']} | {m['recall_at_0.8']} | "
                      f"{m['events_at_0.5']} | {m['events_at_0.8']} | "
                      + " | ".join(str(m["recall_within_events"][str(n)]) for n in EVENT_BUDGETS) + f" | {r['train_minutes']} |")
-    notes = [r["note"] for r in rows if r.get("note")]
+    notes = list(dict.fromkeys(r["note"] for r in rows if r.get("note")))  # one line per note, not per row
     return "\n".join(lines + ([""] + [f"- {n}" for n in notes] if notes else [])) + "\n"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.wakeword_ablation", description=__doc__.split("\n\n")[0])
-    ap.add_argument("name", help="a name for this run (the model is OUT/ablations/NAME.onnx)")
+    ap.add_argument("name", help="a name for this run (the model is OUT/ablations/NAME_KEYWORD_fFOLD.onnx)")
     ap.add_argument("keyword", choices=KEYWORDS)
     ap.add_argument("--fold", type=int, default=0, choices=(0, 1), help="the speaker half kept out of training and measured on")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a training setting to change (repeatable)")
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     try:
         settings = parse_settings(a.set)
         cfg = WakewordConfig(phrase=phrase_of(root, a.keyword), heldout_fold=a.fold, n_folds=2, **settings)
-        model = out / "ablations" / f"{a.name}.onnx"
+        model = out / "ablations" / f"{a.name}_{a.keyword}_f{a.fold}.onnx"  # runs of one name may go side by side
         model.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.time()
         build_wakeword(model, cfg, data_root(str(root)), overwrite=a.overwrite, log=lambda *_: None)
