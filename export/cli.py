@@ -101,6 +101,9 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) and ship the mean of their scores in one graph: "
                         "steadier, at N times the training time and model CPU (default 1)")
+    w.add_argument("--pico-voices", type=int, metavar="N",
+                   help="also N random SVOX Pico voice draws (needs pico2wave, Debian non-free libttspico-utils; "
+                        "default 0: measured no better)")
     w.add_argument("--overwrite", action="store_true", help="replace an existing output and record")
     return ap
 
@@ -192,7 +195,8 @@ def cmd_wakeword(a) -> dict:
     from .wakeword import WakewordConfig, build_wakeword
 
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
-    given = {k: v for k, v in (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models)) if v is not None}
+    given = {k: v for k, v in (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models),
+                                             ("pico_voices", a.pico_voices)) if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 

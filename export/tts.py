@@ -1,5 +1,6 @@
 """Offline speech synthesis for training data: espeak-ng (every English voice and variant),
-flite and festival. mbrola voices are non-commercial and are never used.
+flite, festival and, where installed, SVOX Pico (pico2wave, Apache-2.0; Debian non-free
+`libttspico-utils`). mbrola voices are non-commercial and are never used.
 
 Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice and text.
 """
@@ -23,15 +24,18 @@ FESTIVAL_VOICES = ("cmu_us_slt_arctic_hts", "kal_diphone", "ked_diphone")  # Deb
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng", "flite" or "festival"
-    name: str  # espeak voice[+variant], flite voice, or festival voice
-    rate: int = 160  # espeak words per minute; flite, festival: 100 means normal speed
-    pitch: int = 50  # espeak 0-99; ignored by flite and festival
+    engine: str  # "espeak-ng", "flite", "festival" or "pico2wave"
+    name: str  # espeak voice[+variant], flite voice, festival voice, or pico language (en-US, en-GB)
+    rate: int = 160  # espeak words per minute; flite, festival, pico: 100 means normal speed
+    pitch: int = 50  # espeak 0-99; pico: percent of normal; ignored by flite and festival
 
     def command(self, text: str, out: Path):
         """(argv, standard input or None) that writes `text` spoken to the WAV file `out`."""
         if self.engine == "espeak-ng":
             return ["espeak-ng", "-v", self.name, "-s", str(self.rate), "-p", str(self.pitch), "-w", str(out), text], None
+        if self.engine == "pico2wave":
+            return ["pico2wave", "-l", self.name, "-w", str(out),
+                    f"<speed level='{self.rate}'><pitch level='{self.pitch}'>{text}</pitch></speed>"], None
         stretch = 100.0 / self.rate
         if self.engine == "festival":
             return ["text2wave", "-eval", f"(voice_{self.name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch:.2f})",
@@ -74,6 +78,18 @@ def engine_voices(rates=(80, 100, 125)) -> list:
     """Every installed flite and festival voice at each rate (100: normal speed)."""
     out = [Voice("flite", v, r) for v in FLITE_VOICES for r in rates] if shutil.which("flite") else []
     return out + [Voice("festival", v, r) for v in festival_voices() for r in rates]
+
+
+PICO_LANGUAGES = ("en-US", "en-GB")
+
+
+def pico_voices(rng: np.random.Generator, n: int) -> list:
+    """n random draws of SVOX Pico's English voices at speed 75-130 % and pitch 70-150 % of normal,
+    or none if pico2wave is not installed."""
+    if not shutil.which("pico2wave"):
+        return []
+    return [Voice("pico2wave", PICO_LANGUAGES[rng.integers(len(PICO_LANGUAGES))], int(rng.integers(75, 131)),
+                  int(rng.integers(70, 151))) for _ in range(n)]
 
 
 def synthesize(text: str, voice: Voice) -> np.ndarray:

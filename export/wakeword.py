@@ -3,7 +3,8 @@
     edge-export wakeword "smart mirror" -o smart_mirror.onnx
 
 Positives: the phrase synthesized by every offline voice here (espeak-ng English voices and
-variants at random rate and pitch, flite and festival voices at three speeds; never mbrola),
+variants at random rate and pitch, flite and festival voices at three speeds, if asked SVOX Pico's
+English voices at random speed and pitch; never mbrola),
 each view freshly augmented: speed (pitch and formants move with it), a synthetic room, real
 background noise at 0-25 dB SNR, real speech under or before it, level.
 Negatives: real speech from the data folder (Speech Commands, EmoDB and the wake-word
@@ -39,7 +40,9 @@ NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
 class WakewordConfig:
     """phrase: what to listen for. window_s: model input length. channels, kernel: TC-ResNet size.
     epochs; positives, negatives: examples drawn per epoch. espeak_voices: random espeak-ng
-    voice/variant/rate/pitch draws for the phrase. confusables: words that sound like it, each
+    voice/variant/rate/pitch draws for the phrase. pico_voices: random SVOX Pico language/speed/pitch
+    draws (pico2wave, Debian non-free; 0 by default: 100 draws measured no better over the four dev
+    phrases, benchmarks/results/wakeword/pico). confusables: words that sound like it, each
     said by confusable_voices voices. random_phrases: TTS word sequences. lexicon_words: dictionary
     words searched for confusables (0: all). exclude: data folders
     never taken as negatives. heldout_fold of n_folds: the speakers of Speech Commands and EmoDB
@@ -71,6 +74,7 @@ class WakewordConfig:
     weight_decay: float = 1e-3
     label_smoothing: float = 0.05
     espeak_voices: int = 500
+    pico_voices: int = 0
     confusables: int = 60
     confusable_voices: int = 6
     random_phrases: int = 500
@@ -102,6 +106,8 @@ class WakewordConfig:
             raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
         if not 1 <= self.models <= 8:
             raise ValueError(f"models must be 1 to 8, got {self.models}")
+        if not 0 <= self.pico_voices <= 2000:
+            raise ValueError(f"pico_voices must be 0 to 2000, got {self.pico_voices}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
             raise ValueError("epochs, positives, negatives and batch must be >= 1")
         if not -1 <= self.heldout_fold < self.n_folds:
@@ -177,7 +183,7 @@ class Pools:
 
     def __init__(self, cfg: WakewordConfig, root: Path, log=print):
         from . import phonetic
-        from .tts import Voice, engine_voices, espeak_voices
+        from .tts import Voice, engine_voices, espeak_voices, pico_voices
 
         rng = np.random.default_rng(cfg.seed)
         self.run_on = cfg.run_on
@@ -187,8 +193,11 @@ class Pools:
             raise FileNotFoundError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
         espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
                   for _ in range(cfg.espeak_voices)]
-        voices = espeak + engine_voices()
-        self.voice_counts = {e: sum(v.engine == e for v in voices) for e in ("espeak-ng", "flite", "festival")}
+        pico = pico_voices(np.random.default_rng([cfg.seed, 1]), cfg.pico_voices)
+        if cfg.pico_voices and not pico:
+            raise FileNotFoundError("pico2wave is not installed: pico voices need it (Debian non-free: apt install libttspico-utils)")
+        voices = espeak + engine_voices() + pico
+        self.voice_counts = {e: sum(v.engine == e for v in voices) for e in ("espeak-ng", "flite", "festival", "pico2wave")}
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
         self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices)])
         lexicon = phonetic.dictionary(limit=cfg.lexicon_words)

@@ -3,6 +3,7 @@ the command line's errors, and the shipped wake-word model on real people."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,3 +220,17 @@ def test_ablation_settings_parse_as_json():
 
     assert parse_settings(["aux_weight=0", "channels=[20,28,40,56]", "exclude=[\"emodb\"]"]) == {
         "aux_weight": 0, "channels": [20, 28, 40, 56], "exclude": ["emodb"]}
+
+
+def test_pico_voices_are_drawn_only_where_pico2wave_is_installed(monkeypatch):
+    import export.tts as T
+
+    monkeypatch.setattr(T.shutil, "which", lambda name: None)
+    assert T.pico_voices(np.random.default_rng(0), 5) == []
+    monkeypatch.setattr(T.shutil, "which", lambda name: f"/usr/bin/{name}")
+    voices = T.pico_voices(np.random.default_rng(0), 50)
+    assert len(voices) == 50 and {v.name for v in voices} == {"en-US", "en-GB"}
+    assert all(75 <= v.rate <= 130 and 70 <= v.pitch <= 150 for v in voices) and len(set(voices)) > 40
+    argv, stdin = voices[0].command("view glass", Path("out.wav"))
+    assert argv[:5] == ["pico2wave", "-l", voices[0].name, "-w", "out.wav"] and stdin is None
+    assert argv[-1] == f"<speed level='{voices[0].rate}'><pitch level='{voices[0].pitch}'>view glass</pitch></speed>"
