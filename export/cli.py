@@ -195,8 +195,8 @@ def cmd_wakeword(a) -> dict:
     from .wakeword import WakewordConfig, build_wakeword
 
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
-    given = {k: v for k, v in (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models),
-                                             ("pico_voices", a.pico_voices)) if v is not None}
+    options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("pico_voices", a.pico_voices))
+    given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 

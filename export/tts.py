@@ -1,6 +1,7 @@
 """Offline speech synthesis for training data: espeak-ng (every English voice and variant),
-flite, festival and, where installed, SVOX Pico (pico2wave, Apache-2.0; Debian non-free
-`libttspico-utils`). mbrola voices are non-commercial and are never used.
+flite, festival and, when asked for (its voices measured no better for wake words), SVOX Pico
+(pico2wave, Apache-2.0; Debian non-free `libttspico-utils`). mbrola voices are non-commercial
+and are never used.
 
 Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice and text.
 """
