@@ -18,7 +18,7 @@ def mean_of_models(paths, out) -> None:
     import onnx
     from onnx import helper
 
-    from .quantize import compact_names
+    from .quantize import compact_names, rename_tensors
 
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
@@ -42,10 +42,7 @@ def mean_of_models(paths, out) -> None:
             copy = onnx.NodeProto()
             copy.CopyFrom(node)
             copy.name = f"m{k}_{node.name}"
-            for field in (copy.input, copy.output):
-                new = [name(x) for x in field]
-                del field[:]
-                field.extend(new)
+            rename_tensors(copy, name)
             nodes.append(copy)
         for t in m.graph.initializer:
             copy = onnx.TensorProto()

@@ -123,10 +123,7 @@ def compact_names(path) -> int:
 
     for i, node in enumerate(g.node):
         node.name = f"n{i:x}"
-        for field in (node.input, node.output):
-            renamed = [short(x) for x in field]
-            del field[:]
-            field.extend(renamed)
+        rename_tensors(node, short)
     for t in g.initializer:
         t.name = short(t.name)
     for v in g.value_info:
@@ -134,6 +131,14 @@ def compact_names(path) -> int:
     before = path.stat().st_size
     onnx.save(m, str(path))
     return before - path.stat().st_size
+
+
+def rename_tensors(node, rename) -> None:
+    """Give every input and output of an ONNX node the name rename(old name)."""
+    for field in (node.input, node.output):
+        renamed = [rename(x) for x in field]
+        del field[:]
+        field.extend(renamed)
 
 
 def quantized_op_counts(path) -> dict:

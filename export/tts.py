@@ -85,10 +85,10 @@ PICO_LANGUAGES = ("en-US", "en-GB")
 
 
 def pico_voices(rng: np.random.Generator, n: int) -> list:
-    """n random draws of SVOX Pico's English voices at speed 75-130 % and pitch 70-150 % of normal,
-    or none if pico2wave is not installed."""
-    if not shutil.which("pico2wave"):
-        return []
+    """n random draws of SVOX Pico's English voices at speed 75-130 % and pitch 70-150 % of normal;
+    FileNotFoundError if n > 0 and pico2wave is not installed."""
+    if n and not shutil.which("pico2wave"):
+        raise FileNotFoundError("pico2wave is not installed: pico voices need it (Debian non-free: apt install libttspico-utils)")
     return [Voice("pico2wave", PICO_LANGUAGES[rng.integers(len(PICO_LANGUAGES))], int(rng.integers(75, 131)),
                   int(rng.integers(70, 151))) for _ in range(n)]
 

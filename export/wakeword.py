@@ -193,10 +193,7 @@ class Pools:
             raise FileNotFoundError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
         espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
                   for _ in range(cfg.espeak_voices)]
-        pico = pico_voices(np.random.default_rng([cfg.seed, 1]), cfg.pico_voices)
-        if cfg.pico_voices and not pico:
-            raise FileNotFoundError("pico2wave is not installed: pico voices need it (Debian non-free: apt install libttspico-utils)")
-        voices = espeak + engine_voices() + pico
+        voices = espeak + engine_voices() + pico_voices(np.random.default_rng([cfg.seed, 1]), cfg.pico_voices)
         self.voice_counts = {e: sum(v.engine == e for v in voices) for e in ("espeak-ng", "flite", "festival", "pico2wave")}
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
         self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices)])

@@ -226,7 +226,9 @@ def test_pico_voices_are_drawn_only_where_pico2wave_is_installed(monkeypatch):
     import export.tts as T
 
     monkeypatch.setattr(T.shutil, "which", lambda name: None)
-    assert T.pico_voices(np.random.default_rng(0), 5) == []
+    assert T.pico_voices(np.random.default_rng(0), 0) == []
+    with pytest.raises(FileNotFoundError, match="pico2wave is not installed"):
+        T.pico_voices(np.random.default_rng(0), 5)
     monkeypatch.setattr(T.shutil, "which", lambda name: f"/usr/bin/{name}")
     voices = T.pico_voices(np.random.default_rng(0), 50)
     assert len(voices) == 50 and {v.name for v in voices} == {"en-US", "en-GB"}
