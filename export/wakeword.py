@@ -2,9 +2,11 @@
 
     edge-export wakeword "smart mirror" -o smart_mirror.onnx
 
-Positives: the phrase synthesized by every offline voice here (espeak-ng English voices and
-variants at random rate and pitch, flite and festival voices at three speeds, if asked SVOX Pico's
-English voices at random speed and pitch; never mbrola),
+Positives: the phrase synthesized by every offline voice here (two neural voices run in-process,
+Piper's "joe" with random sampling noise and speed and blends of Kokoro's five voices at random
+speed, speaking from espeak-ng's IPA; espeak-ng English voices and variants at random rate and
+pitch; flite and festival voices at three speeds; if asked, SVOX Pico's English voices at random
+speed and pitch; never mbrola),
 each view freshly augmented: speed (pitch and formants move with it), a synthetic room, real
 background noise at 0-25 dB SNR, real speech under or before it, level.
 Negatives: real speech from the data folder (Speech Commands, EmoDB and the wake-word
@@ -40,7 +42,9 @@ NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
 class WakewordConfig:
     """phrase: what to listen for. window_s: model input length. channels, kernel: TC-ResNet size.
     epochs; positives, negatives: examples drawn per epoch. espeak_voices: random espeak-ng
-    voice/variant/rate/pitch draws for the phrase. pico_voices: random SVOX Pico language/speed/pitch
+    voice/variant/rate/pitch draws for the phrase. piper_voices, kokoro_voices: draws of the two neural
+    voices (export/tts.py; with them, 100 espeak-ng draws instead of 500 raised recall at 1 false accept
+    per hour on three of the four dev phrases, benchmarks/results/wakeword/neural). pico_voices: random SVOX Pico language/speed/pitch
     draws (pico2wave, Debian non-free; 0 by default: 100 draws measured no better over the four dev
     phrases, benchmarks/results/wakeword/pico). confusables: words that sound like it, each
     said by confusable_voices voices. random_phrases: TTS word sequences. lexicon_words: dictionary
@@ -73,8 +77,10 @@ class WakewordConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-3
     label_smoothing: float = 0.05
-    espeak_voices: int = 500
+    espeak_voices: int = 100
     pico_voices: int = 0
+    piper_voices: int = 150
+    kokoro_voices: int = 250
     confusables: int = 60
     confusable_voices: int = 6
     random_phrases: int = 500
@@ -106,8 +112,9 @@ class WakewordConfig:
             raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
         if not 1 <= self.models <= 8:
             raise ValueError(f"models must be 1 to 8, got {self.models}")
-        if not 0 <= self.pico_voices <= 2000:
-            raise ValueError(f"pico_voices must be 0 to 2000, got {self.pico_voices}")
+        for name in ("espeak_voices", "pico_voices", "piper_voices", "kokoro_voices"):
+            if not 0 <= getattr(self, name) <= 2000:
+                raise ValueError(f"{name} must be 0 to 2000, got {getattr(self, name)}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
             raise ValueError("epochs, positives, negatives and batch must be >= 1")
         if not -1 <= self.heldout_fold < self.n_folds:
@@ -183,7 +190,7 @@ class Pools:
 
     def __init__(self, cfg: WakewordConfig, root: Path, log=print):
         from . import phonetic
-        from .tts import Voice, engine_voices, espeak_voices, pico_voices
+        from .tts import Voice, engine_voices, espeak_voices, neural_voices, pico_voices
 
         rng = np.random.default_rng(cfg.seed)
         self.run_on = cfg.run_on
@@ -194,7 +201,9 @@ class Pools:
         espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
                   for _ in range(cfg.espeak_voices)]
         voices = espeak + engine_voices() + pico_voices(np.random.default_rng([cfg.seed, 1]), cfg.pico_voices)
-        self.voice_counts = {e: sum(v.engine == e for v in voices) for e in ("espeak-ng", "flite", "festival", "pico2wave")}
+        voices += neural_voices(np.random.default_rng([cfg.seed, 2]), cfg.piper_voices, cfg.kokoro_voices)
+        self.voice_counts = {e: sum(v.engine == e for v in voices)
+                             for e in ("espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro")}
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
         self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices)])
         lexicon = phonetic.dictionary(limit=cfg.lexicon_words)

