@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.wakeword", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--out", default="benchmarks/results/wakeword")
-    ap.add_argument("--train", action="store_true", help="train the 2 x 4 models first (about 4 minutes each here)")
+    ap.add_argument("--train", action="store_true", help="train the 2 x 4 models first (4-19 minutes each here: the first of a phrase synthesizes its voices)")
     ap.add_argument("--keywords", default=",".join(KEYWORDS))
     ap.add_argument("--models", type=int, default=1, metavar="N",
                     help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
