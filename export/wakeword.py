@@ -42,11 +42,12 @@ NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
 class WakewordConfig:
     """phrase: what to listen for. window_s: model input length. channels, kernel: TC-ResNet size.
     epochs; positives, negatives: examples drawn per epoch. espeak_voices: random espeak-ng
-    voice/variant/rate/pitch draws for the phrase. piper_voices, kokoro_voices: draws of the two neural
-    voices (export/tts.py; with them, 100 espeak-ng draws instead of 500 raised recall at 1 false accept
-    per hour on three of the four dev phrases, benchmarks/results/wakeword/neural). pico_voices: random SVOX Pico language/speed/pitch
-    draws (pico2wave, Debian non-free; 0 by default: 100 draws measured no better over the four dev
-    phrases, benchmarks/results/wakeword/pico). confusables: words that sound like it, each
+    voice/variant/rate/pitch draws for the phrase. piper_voices, kokoro_voices: draws of the two
+    neural voices (export/tts.py; with them and 100 espeak-ng draws instead of 500, recall at 1 false
+    accept per hour rose on view glass and snowboy for two seeds, benchmarks/results/wakeword/neural).
+    pico_voices: random SVOX Pico language/speed/pitch draws (pico2wave, Debian non-free; 0 by
+    default: 100 draws measured no better over the four dev phrases, benchmarks/results/wakeword/pico).
+    confusables: words that sound like it, each
     said by confusable_voices voices. random_phrases: TTS word sequences. lexicon_words: dictionary
     words searched for confusables (0: all). exclude: data folders
     never taken as negatives. heldout_fold of n_folds: the speakers of Speech Commands and EmoDB
