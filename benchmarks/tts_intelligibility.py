@@ -29,13 +29,10 @@ CLIPS = "/tmp/edge-tts-intelligibility"  # synthesize writes here, decode reads 
 def synthesize(out: Path, n_espeak: int, n_neural: int) -> None:
     import soundfile as sf
 
-    from export.tts import Voice, engine_voices, espeak_voices, neural_voices, synthesize as say
+    from export.tts import engine_voices, espeak_draws, espeak_voices, neural_voices, synthesize as say
 
     rng = np.random.default_rng(0)
-    names = espeak_voices()
-    voices = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
-              for _ in range(n_espeak)]
-    voices += engine_voices((100,)) + neural_voices(rng, n_neural, n_neural)
+    voices = espeak_draws(rng, n_espeak, espeak_voices()) + engine_voices((100,)) + neural_voices(rng, n_neural, n_neural)
     folder = Path(CLIPS)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []

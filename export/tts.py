@@ -13,7 +13,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +63,12 @@ def espeak_voices() -> list:
     return langs + [f"{lang}+{v}" for lang in langs for v in variants]
 
 
+def espeak_draws(rng: np.random.Generator, n: int, names: list) -> list:
+    """n random espeak-ng voices for a phrase: voice/variant of `names`, 110-219 words a minute, pitch 10-89."""
+    return [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
+            for _ in range(n)]
+
+
 def available_voices(rng: np.random.Generator, n_espeak: int = 200) -> list:
     """A varied set of voices: random espeak-ng voice/variant/rate/pitch draws plus flite voices at three speeds."""
     voices = []
@@ -105,18 +110,18 @@ def synthesize(text: str, voice: Voice) -> np.ndarray:
     """16 kHz mono float32 of `text` spoken by `voice`, trimmed of leading/trailing silence."""
     key = hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:24]
     path = CACHE / f"{key}.wav"
-    if not path.exists() and voice.engine in NEURAL_ENGINES:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.wav")
-        sf.write(tmp, NEURAL_ENGINES[voice.engine].speak(text, voice), SAMPLE_RATE, subtype="FLOAT")
-        tmp.replace(path)
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "out.wav"
-            argv, stdin = voice.command(text, out)
-            subprocess.run(argv, input=stdin, text=True, check=True, capture_output=True, timeout=60)
-            shutil.move(str(out), path)
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.wav")  # beside it: the rename is atomic
+        try:
+            if voice.engine in NEURAL_ENGINES:
+                sf.write(tmp, NEURAL_ENGINES[voice.engine].speak(text, voice), SAMPLE_RATE, subtype="FLOAT")
+            else:
+                argv, stdin = voice.command(text, tmp)
+                subprocess.run(argv, input=stdin, text=True, check=True, capture_output=True, timeout=60)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return trim(load_audio(path))
 
 
@@ -250,7 +255,7 @@ def neural_voices(rng: np.random.Generator, n_piper: int, n_kokoro: int) -> list
             w = rng.uniform(0.0, 1.0)
             out.append(Voice("kokoro", f"{names[a]}*{w:.3f}+{names[b]}*{1 - w:.3f}", int(rng.integers(80, 126))))
     if n_piper:
-        NEURAL_ENGINES["piper"].state()
+        NEURAL_ENGINES["piper"].state()  # a missing package fails here, as Kokoro's does above, not mid-synthesis
     return out
 
 

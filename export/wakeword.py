@@ -191,7 +191,7 @@ class Pools:
 
     def __init__(self, cfg: WakewordConfig, root: Path, log=print):
         from . import phonetic
-        from .tts import Voice, engine_voices, espeak_voices, neural_voices, pico_voices
+        from .tts import engine_voices, espeak_draws, espeak_voices, neural_voices, pico_voices
 
         rng = np.random.default_rng(cfg.seed)
         self.run_on = cfg.run_on
@@ -199,9 +199,7 @@ class Pools:
         names = espeak_voices()
         if not names:
             raise FileNotFoundError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
-        espeak = [Voice("espeak-ng", names[rng.integers(len(names))], int(rng.integers(110, 220)), int(rng.integers(10, 90)))
-                  for _ in range(cfg.espeak_voices)]
-        voices = espeak + engine_voices() + pico_voices(np.random.default_rng([cfg.seed, 1]), cfg.pico_voices)
+        voices = espeak_draws(rng, cfg.espeak_voices, names) + engine_voices() + pico_voices(np.random.default_rng([cfg.seed, 1]), cfg.pico_voices)
         voices += neural_voices(np.random.default_rng([cfg.seed, 2]), cfg.piper_voices, cfg.kokoro_voices)
         self.voice_counts = {e: sum(v.engine == e for v in voices)
                              for e in ("espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro")}
