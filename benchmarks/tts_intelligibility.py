@@ -29,10 +29,11 @@ CLIPS = "/tmp/edge-tts-intelligibility"  # synthesize writes here, decode reads 
 def synthesize(out: Path, n_espeak: int, n_neural: int) -> None:
     import soundfile as sf
 
-    from export.tts import engine_voices, espeak_draws, espeak_voices, neural_voices, synthesize as say
+    from export.tts import engine_voices, espeak_draws, espeak_voices, hibari_voices, neural_voices, synthesize as say
 
     rng = np.random.default_rng(0)
     voices = espeak_draws(rng, n_espeak, espeak_voices()) + engine_voices((100,)) + neural_voices(rng, n_neural, n_neural)
+    voices += hibari_voices(rng, n_neural)
     folder = Path(CLIPS)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="benchmarks/results/tts")
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--espeak", type=int, default=100, help="espeak-ng draws (default %(default)s)")
-    ap.add_argument("--neural", type=int, default=10, help="Piper and Kokoro draws each (default %(default)s)")
+    ap.add_argument("--neural", type=int, default=10, help="Piper, Kokoro and hibari draws each (default %(default)s)")
     ap.add_argument("--real", type=int, default=40, help="real recordings per phrase (default %(default)s)")
     a = ap.parse_args(argv)
     if a.step == "synthesize":

@@ -15,9 +15,12 @@ user (all folds) hears all of this speech, so these figures are its honest, slig
 estimate.
 
 With --models N (N > 1) the system measured is what ``edge-export wakeword --models N`` ships: the
-mean of the models of seeds 0..N-1 (OUT/models/<keyword>_f<K>_x<N>.onnx, merged from the seed-0
-model above and <keyword>_f<K>_seed<S>.onnx; tests/test_wakeword.py checks that this merge is
-what --models ships), reported beside the single models as "ours, N models".
+mean of the models of seeds 0..N-1, all trained on the seed-0 model's synthesized clips
+(OUT/models/<keyword>_f<K>_x<N>.onnx, merged from the seed-0 model above and
+<keyword>_f<K>_m<S>.onnx; tests/test_wakeword.py checks that this merge is what --models
+ships), reported beside the single models as "ours, N models"; --member S measures the seed-S member
+alone ("ours, seed S"). --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
+``--train --set hibari_voices=250 --out OUT/hibari``.
 
 Every model runs through the edge runtime's own streaming pipeline (VAD, 100 ms hop, smoothing,
 refractory); one pass records the smoothed score of every hop, so every threshold is evaluated
@@ -30,9 +33,11 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import fcntl  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from dataclasses import fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -45,6 +50,23 @@ from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 HOP = 1600  # samples per 100 ms hop: one process() call scores at most one hop
 THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.95, 0.025), np.arange(0.95, 1.0, 0.005)]), 4)
 FOLDS = 2
+
+
+def parse_settings(items: list) -> dict:
+    """['aux_weight=0', 'channels=[20,28]'] -> {'aux_weight': 0, 'channels': [20, 28]} (values as JSON, else text)."""
+    from export.wakeword import WakewordConfig
+
+    known = {f.name for f in fields(WakewordConfig)} - {"phrase", "heldout_fold", "n_folds"}
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in known:
+            raise ValueError(f"--set wants NAME=VALUE with NAME one of {', '.join(sorted(known))}; got {item!r}")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
 
 
 def score_series(model: Model, audio: np.ndarray, label: str):
@@ -152,8 +174,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="benchmarks/results/wakeword")
     ap.add_argument("--train", action="store_true", help="train the 2 x 4 models first (4-19 minutes each here: the first of a phrase synthesizes its voices)")
     ap.add_argument("--keywords", default=",".join(KEYWORDS))
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --train: a training setting changed from the defaults (a field of export.wakeword.WakewordConfig); "
+                         "give --out a folder of its own")
     ap.add_argument("--models", type=int, default=1, metavar="N",
                     help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
+    ap.add_argument("--member", type=int, metavar="S", help="measure the seed-S member of --models alone (S >= 1, already trained)")
     a = ap.parse_args(argv)
     root, out = Path(a.data).resolve(), Path(a.out)
     if not root.is_dir():
@@ -161,8 +187,13 @@ def main(argv=None) -> int:
         return 2
     (out / "models").mkdir(parents=True, exist_ok=True)
     keywords = [k for k in a.keywords.split(",") if k]
-    if a.models < 1:
-        print("error: --models must be at least 1", file=sys.stderr)
+    if a.models < 1 or (a.member is not None and (a.member < 1 or a.models > 1 or a.train)):
+        print("error: --models must be at least 1; --member S needs S >= 1, and neither --models nor --train", file=sys.stderr)
+        return 2
+    try:
+        settings = parse_settings(a.set)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     if a.train:
         from export.data import data_root
@@ -171,22 +202,25 @@ def main(argv=None) -> int:
         for kw in keywords:
             for k in range(FOLDS):
                 for seed in range(a.models):
-                    path = out / "models" / (f"{kw}_f{k}.onnx" if seed == 0 else f"{kw}_f{k}_seed{seed}.onnx")
+                    path = out / "models" / (f"{kw}_f{k}.onnx" if seed == 0 else f"{kw}_f{k}_m{seed}.onnx")
                     if a.models > 1 and path.exists():
                         continue  # the ensemble reuses the members already trained
-                    cfg = WakewordConfig(phrase=phrase_of(root, kw), heldout_fold=k, n_folds=FOLDS, seed=seed)
+                    cfg = WakewordConfig(**{**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS,
+                                            "seed": seed, "voice_seed": 0})
                     build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
-    models = {kw: [out / "models" / f"{kw}_f{k}.onnx" for k in range(FOLDS)] for kw in keywords}
+    name = "{kw}_f{k}.onnx" if a.member is None else f"{{kw}}_f{{k}}_m{a.member}.onnx"
+    models = {kw: [out / "models" / name.format(kw=kw, k=k) for k in range(FOLDS)] for kw in keywords}
     if a.models > 1:
         from export.ensemble import mean_of_models
 
         for kw in keywords:
             merged = [out / "models" / f"{kw}_f{k}_x{a.models}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(merged):
-                mean_of_models([models[kw][k]] + [out / "models" / f"{kw}_f{k}_seed{s}.onnx" for s in range(1, a.models)], path)
+                mean_of_models([models[kw][k]] + [out / "models" / f"{kw}_f{k}_m{s}.onnx" for s in range(1, a.models)], path)
             models[kw] = merged
-    results_path = out / ("ours.json" if a.models == 1 else f"ours_x{a.models}.json")
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results_path = out / ("ours.json" if a.models == 1 and a.member is None else
+                          f"ours_x{a.models}.json" if a.member is None else f"ours_m{a.member}.json")
+    results = {}
     for kw in keywords:
         results[kw] = measure(models[kw], kw, root)
         r = results[kw]
@@ -194,18 +228,23 @@ def main(argv=None) -> int:
         print(f"{kw}: recall {r['default']['recall']:.3f} at {r['default']['fa_per_hour']} FA/h (threshold {r['default']['threshold']}), "
               f"@1FA/h {at[0] and at[0]['recall']}, @0.5FA/h {at[1] and at[1]['recall']}, CPU {r['cpu_s_per_audio_hour']} s/h",
               file=sys.stderr)
-    results_path.write_text(json.dumps(results, indent=1))
-    write_reports(out)
+    with open(out / ".results.lock", "w") as lock:  # runs split by --keywords may finish together
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = {**(json.loads(results_path.read_text()) if results_path.exists() else {}), **results}
+        results_path.write_text(json.dumps(results, indent=1))
+        write_reports(out)
     print(f"wrote {out}/report.md, det.png, {results_path.name}", file=sys.stderr)
     return 0
 
 
 def write_reports(out: Path) -> None:
-    """report.md and det.png from OUT's ours.json, ours_x<N>.json (the N-model systems) and peers.json."""
+    """report.md and det.png from OUT's ours.json, ours_m<S>.json (other seeds alone), ours_x<N>.json
+    (the N-model systems) and peers.json."""
     peers_path = out / "peers.json"
     peers = json.loads(peers_path.read_text()).get("peers", {}) if peers_path.exists() else {}
     single = json.loads((out / "ours.json").read_text()) if (out / "ours.json").exists() else {}
-    ensembles = {f"ours, {p.stem.split('_x')[1]} models": json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))}
+    ensembles = {f"ours, seed {p.stem.split('_m')[1]}": json.loads(p.read_text()) for p in sorted(out.glob("ours_m*.json"))}
+    ensembles.update({f"ours, {p.stem.split('_x')[1]} models": json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))})
     plot(single, {**ensembles, **peers}, out / "det.png")
     (out / "report.md").write_text(report(single, {**ensembles, **peers}))
 

