@@ -268,10 +268,11 @@ class Hibari(_Neural):
         tts = self.state()
         f0_scale, stretch, seed = voice.name.split(":")
         rng, parts = np.random.default_rng(int(seed)), []
-        for phonemes in tts.phonemize(text):
+        with self._lock:  # hibari's G2P (built on first use) is shared by the synthesis threads
+            sentences = tts.phonemize(text)
+        for phonemes in sentences:
             ids = np.asarray([tts.ids(phonemes)], np.int64)
-            with self._lock:  # hibari's session and G2P are shared by the synthesis threads
-                out = tts.sess.run(None, {"ids": ids, "speed": np.asarray([voice.rate / 100.0], np.float32)})
+            out = tts.sess.run(None, {"ids": ids, "speed": np.asarray([voice.rate / 100.0], np.float32)})
             *env, f0 = (o[0] for o in out)  # lh, theta, ln, lr, phi: [bins, frames]; f0: [frames]
             bins = np.arange(env[0].shape[0], dtype=np.float32)
             src = np.minimum(bins / float(stretch), bins[-1])  # a formant at bin k moves to k * stretch
