@@ -315,3 +315,35 @@ def test_hibari_speakers_move_pitch_and_formants(tmp_path, monkeypatch):
     voices = T.hibari_voices(np.random.default_rng(0), 200)
     f0 = np.array([float(v.name.split(":")[0]) for v in voices])
     assert f0.min() < 0.6 and f0.max() > 1.2 and len(set(voices)) == 200 and all(80 <= v.rate <= 125 for v in voices)
+
+
+def test_weight_averaging_takes_the_mean_and_fresh_batchnorm_statistics():
+    """swa_epochs: the parameters are the mean of the snapshots, and each BatchNorm's running
+    statistics are the plain mean over the batches given (the input norm: per-band mean and
+    variance of the augmented inputs), not a momentum mix with the last weights' statistics."""
+    import torch
+
+    from export.nets import TCResNet, spec_augment
+    from export.wakeword import _average_weights
+
+    torch.manual_seed(0)
+    net = TCResNet(2, 40, (8, 12), 3)
+    snapshots = []
+    for _ in range(3):
+        for p in net.parameters():
+            p.data.normal_()
+        snapshots.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+    rng = np.random.default_rng(0)
+    xs = [(rng.standard_normal((16, 40, 50)) * (1 + k)).astype(np.float32) for k in range(2)]
+    _average_weights(net, snapshots, lambda: iter([(x, None, None, None) for x in xs]), torch.Generator().manual_seed(5))
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(p.data, torch.stack([s[name] for s in snapshots]).mean(0))
+    gen = torch.Generator().manual_seed(5)
+    seen = torch.cat([spec_augment(torch.from_numpy(x), gen, time_width=8) for x in xs])  # what the norm saw
+    torch.testing.assert_close(net.norm.running_mean, seen.mean((0, 2)), rtol=1e-4, atol=1e-5)
+    per_batch_var = torch.stack([b.var((0, 2)) for b in seen.split(16)])  # BatchNorm's cumulative mean of batch variances
+    torch.testing.assert_close(net.norm.running_var, per_batch_var.mean(0), rtol=1e-4, atol=1e-5)
+    assert not net.training and net.norm.momentum == 0.1
+    with pytest.raises(ValueError, match="swa_epochs"):
+        from export.wakeword import WakewordConfig
+        WakewordConfig(phrase="hey edge", epochs=4, swa_epochs=5)
