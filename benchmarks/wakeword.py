@@ -69,6 +69,11 @@ def parse_settings(items: list) -> dict:
     return out
 
 
+def model_path(out: Path, keyword: str, fold: int, seed: int = 0) -> Path:
+    """OUT/models/<keyword>_f<fold>.onnx for seed 0, <keyword>_f<fold>_m<seed>.onnx for the other members."""
+    return out / "models" / (f"{keyword}_f{fold}.onnx" if seed == 0 else f"{keyword}_f{fold}_m{seed}.onnx")
+
+
 def score_series(model: Model, audio: np.ndarray, label: str):
     """(times, smoothed scores of `label`) at every hop of the streaming pipeline over `audio`;
     0 where the VAD gate is closed (no event can fire there)."""
@@ -202,21 +207,20 @@ def main(argv=None) -> int:
         for kw in keywords:
             for k in range(FOLDS):
                 for seed in range(a.models):
-                    path = out / "models" / (f"{kw}_f{k}.onnx" if seed == 0 else f"{kw}_f{k}_m{seed}.onnx")
+                    path = model_path(out, kw, k, seed)
                     if a.models > 1 and path.exists():
                         continue  # the ensemble reuses the members already trained
                     cfg = WakewordConfig(**{**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS,
                                             "seed": seed, "voice_seed": 0})
                     build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
-    name = "{kw}_f{k}.onnx" if a.member is None else f"{{kw}}_f{{k}}_m{a.member}.onnx"
-    models = {kw: [out / "models" / name.format(kw=kw, k=k) for k in range(FOLDS)] for kw in keywords}
+    models = {kw: [model_path(out, kw, k, a.member or 0) for k in range(FOLDS)] for kw in keywords}
     if a.models > 1:
         from export.ensemble import mean_of_models
 
         for kw in keywords:
             merged = [out / "models" / f"{kw}_f{k}_x{a.models}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(merged):
-                mean_of_models([models[kw][k]] + [out / "models" / f"{kw}_f{k}_m{s}.onnx" for s in range(1, a.models)], path)
+                mean_of_models([model_path(out, kw, k, s) for s in range(a.models)], path)
             models[kw] = merged
     results_path = out / ("ours.json" if a.models == 1 and a.member is None else
                           f"ours_x{a.models}.json" if a.member is None else f"ours_m{a.member}.json")

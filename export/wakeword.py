@@ -401,9 +401,11 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
 
 def _average_weights(net, snapshots: list, batches, gen) -> None:
     """Load the mean of the snapshots' parameters into net, then recompute every BatchNorm's
-    running statistics as a plain mean over one epoch of training inputs, augmented as in training
-    (the averaged weights would otherwise be read with the statistics of the last ones)."""
+    running statistics (torch's update_bn: a plain mean) over one epoch of training inputs,
+    augmented as in training (the averaged weights would otherwise be read with the statistics
+    of the last ones)."""
     import torch
+    from torch.optim.swa_utils import update_bn
 
     from .nets import spec_augment
 
@@ -412,17 +414,9 @@ def _average_weights(net, snapshots: list, batches, gen) -> None:
         if v.is_floating_point():
             state[k] = torch.stack([s[k] for s in snapshots]).mean(0)
     net.load_state_dict(state)
-    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative mean over the batches below
-    net.train()
-    with torch.no_grad():
-        for x, _, xa, _ in batches():
-            net.embed(spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, time_width=8))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
+    inputs = (spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, time_width=8)
+              for x, _, xa, _ in batches())
+    update_bn(inputs, net)
     net.eval()
 
 
