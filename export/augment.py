@@ -1,4 +1,4 @@
-"""Waveform augmentation for training: time shift, speed, gain, real noise at an SNR, reverberation.
+"""Waveform augmentation for training: time shift, speed, time stretch, gain, real noise at an SNR, reverberation.
 
 All functions take and return float32 mono at 16 kHz and draw from a numpy Generator, so a
 fixed seed gives the same training data.
@@ -33,6 +33,32 @@ def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
     """Play faster (factor > 1) or slower by linear interpolation; pitch follows."""
     n = max(2, int(round(len(x) / factor)))
     return np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
+
+
+def stretch(x: np.ndarray, factor: float, frame: int = 384, tolerance: int = 160) -> np.ndarray:
+    """Make x `factor` times longer (factor > 1: slower) with its pitch kept, by waveform-similarity
+    overlap-add (WSOLA): each frame of the output is the piece of the input near its nominal place
+    that best continues the frame before, so pitch periods line up."""
+    hop = frame // 2
+    n_out = int(round(len(x) * factor))
+    pad = np.concatenate([np.zeros(tolerance + frame, np.float32), np.asarray(x, np.float32),
+                          np.zeros(tolerance + 2 * frame, np.float32)])
+    window = np.hanning(frame).astype(np.float32)
+    out = np.zeros(n_out + frame, np.float32)
+    norm = np.zeros(n_out + frame, np.float32)
+    prev = tolerance + frame  # where the last frame was taken from (padded coordinates)
+    for k in range(n_out // hop + 1):
+        nominal = tolerance + frame + int(round(k * hop / factor))
+        if k == 0:
+            pos = nominal
+        else:
+            natural = pad[prev + hop:prev + hop + frame]
+            region = pad[nominal - tolerance:nominal + tolerance + frame]
+            pos = nominal - tolerance + int(np.argmax(np.correlate(region, natural, mode="valid")))
+        out[k * hop:k * hop + frame] += window * pad[pos:pos + frame]
+        norm[k * hop:k * hop + frame] += window
+        prev = pos
+    return (out[:n_out] / np.maximum(norm[:n_out], 1e-3)).astype(np.float32)
 
 
 def place(x: np.ndarray, length: int, offset: int) -> np.ndarray:

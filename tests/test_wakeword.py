@@ -75,6 +75,46 @@ def test_real_clips_are_labelled_with_what_is_said():
     assert what_is_said("wakewords", Path("ww/snowboy/x.flac")) == "wakewords:snowboy"
 
 
+def test_stretch_slows_speech_down_and_keeps_its_pitch():
+    """augment.stretch makes a clip longer by the factor asked without moving its pitch (a 180 Hz
+    voice stays at 180 Hz), where change_speed would move it down with the tempo."""
+    from export.augment import change_speed, stretch
+
+    t = np.arange(12000) / 16000
+    voice = (np.sign(np.sin(2 * np.pi * 180 * t)) * np.hanning(len(t))).astype(np.float32)  # harmonics of 180 Hz
+
+    def f0(x):
+        spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+        return np.fft.rfftfreq(len(x), 1 / 16000)[np.argmax(spec)]
+
+    for factor in (1.1, 1.3, 1.5):
+        y = stretch(voice, factor)
+        assert len(y) == round(len(voice) * factor)
+        assert abs(f0(y) - 180) < 3
+        assert abs(f0(change_speed(voice, 1 / factor)) - 180 / factor) < 3  # the contrast: pitch follows speed
+    assert np.corrcoef(stretch(voice, 1.0), voice)[0, 1] > 0.99
+
+
+def test_slow_draws_come_from_the_slowed_clips():
+    """With slow = s, about s of the positive windows hold the slowed copy of a synthesized clip."""
+    from types import SimpleNamespace
+
+    from export.augment import AugmentConfig
+    from export.wakeword import positive_window
+
+    aug = AugmentConfig(speed=(1.0, 1.0), noise_p=0.0, reverb_p=0.0)
+    for slow in (0.0, 0.3):
+        pools = SimpleNamespace(noises=[], positive=[np.ones(8000, np.float32)], positive_slow=[np.ones(12000, np.float32)],
+                                real_negative=[np.zeros(100, np.float32)], slow=slow)
+        rng = np.random.default_rng(0)
+        lengths = []
+        for _ in range(400):
+            w = positive_window(pools, rng, 24000, aug)
+            lengths.append(np.count_nonzero(np.abs(w) > 0.5 * np.abs(w).max()))
+        share = np.mean(np.array(lengths) >= 11000)
+        assert abs(share - slow) < 0.07, (slow, share)
+
+
 def test_run_on_negatives_span_the_joins_of_real_clips():
     """With run_on, a real negative window may cross from one clip into the next (word after word),
     where a model that has only heard single clips fired."""
@@ -89,7 +129,7 @@ def test_run_on_negatives_span_the_joins_of_real_clips():
     def levels(run_on):
         """The number of clip levels in each window made of real clips (not noise, TTS, or a cut phrase)."""
         pools = SimpleNamespace(noises=[], positive=[np.ones(8000, np.float32)], tts_negative=[np.zeros(100, np.float32)],
-                                real_negative=clips, run_on=run_on)
+                                real_negative=clips, run_on=run_on, slow=0.0)
         rng = np.random.default_rng(0)
         out = []
         for _ in range(400):
