@@ -42,8 +42,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, count_events, curve_point, phrase_of, positive_clips,  # noqa: E402
-                                      read_audio, recall_at)
+from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, by_quartile, count_events, curve_point, phrase_of,  # noqa: E402
+                                      positive_clips, read_audio, recall_at, speaking_seconds)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 
@@ -117,9 +117,11 @@ def measure(models: list, keyword: str, root: Path) -> dict:
     default = model.spec.threshold_for(label)
     at_default = min(curve, key=lambda p: abs(p["threshold"] - default))
     missed = sorted({name for k in range(len(models)) for (name, _), p in zip(clips, peaks[k]) if p < default})
+    seconds = np.array([speaking_seconds(x) for _, x in clips])
     return {"models": [str(m) for m in models], "bytes": Path(models[0]).stat().st_size, "phrase": label,
             "n_positives": len(clips), "stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1),
-            "default": at_default, "curve": curve, "missed_at_default_by_any": missed}
+            "default": at_default, "curve": curve, "missed_at_default_by_any": missed,
+            "by_speaking_seconds": by_quartile(seconds, peaks >= default)}
 
 
 def plot(results: dict, peers: dict, path: Path) -> None:
@@ -170,6 +172,15 @@ def report(results: dict, peers: dict) -> str:
             at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
             at = [f"{100 * p['recall']:.1f} %" if p else "–" for p in at]
             lines.append(f"| {kw} | {name} | {r.get('bytes', '–')} | {dflt} | {at[0]} | {at[1]} | {r.get('cpu_s_per_audio_hour', '–')} |")
+    sliced = [(kw, name, r) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
+              if r and r.get("by_speaking_seconds")]
+    if sliced:
+        lines += ["", "Recall at the default threshold by how long the person takes to say the phrase (quarters of the real clips, "
+                  "seconds from the first to the last 10 ms within 30 dB of the loudest):", "",
+                  "| wake word | system | quickest quarter | second | third | slowest quarter |", "|---|---|---:|---:|---:|---:|"]
+        for kw, name, r in sliced:
+            cells = [f"{100 * q['recall']:.0f} % ({q['range'][0]}–{q['range'][1]} s)" for q in r["by_speaking_seconds"]]
+            lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -56,6 +56,22 @@ def positive_clips(root: Path, keyword: str) -> list:
     return [(p.name, np.concatenate([pad, read_audio(p), pad])) for p in _audio_files(Path(root) / "wakewords" / keyword)]
 
 
+def speaking_seconds(audio: np.ndarray) -> float:
+    """How long the clip's speaker takes: from the first to the last 10 ms frame within 30 dB of its loudest."""
+    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
+    loud = np.flatnonzero(level > level.max() - 30)
+    return (loud[-1] - loud[0] + 1) / 100
+
+
+def by_quartile(values: np.ndarray, hits: np.ndarray) -> list:
+    """Recall (mean of `hits` [..., clips]) in each quarter of the clips ordered by `values`."""
+    edges = np.quantile(values, [0, 0.25, 0.5, 0.75, 1])
+    part = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, 3)
+    return [{"range": [round(float(edges[q]), 2), round(float(edges[q + 1]), 2)], "clips": int(np.sum(part == q)),
+             "recall": round(float(np.mean(hits[..., part == q])), 4)} for q in range(4)]
+
+
 def negative_stream(root: Path) -> np.ndarray:
     """The long stream with no wake word in it, float32 16 kHz mono."""
     parts = [read_audio(p) for folder in NEGATIVE_FOLDERS for p in _audio_files(Path(root) / folder)]

@@ -387,3 +387,21 @@ def test_weight_averaging_takes_the_mean_and_fresh_batchnorm_statistics():
     with pytest.raises(ValueError, match="swa_epochs"):
         from export.wakeword import WakewordConfig
         WakewordConfig(phrase="hey edge", epochs=4, swa_epochs=5)
+
+
+def test_speaking_seconds_and_quarters():
+    """The benchmark's slices: a voice of 0.7 s in a quiet room measures about 0.7 s, and recall by
+    quarter is the share of hits among each quarter's clips, ordered by that time."""
+    from benchmarks.wakeword_data import by_quartile, speaking_seconds
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.7 * 16000)) / 16000
+    clip = np.concatenate([np.zeros(16000), 0.3 * np.sin(2 * np.pi * 200 * t), np.zeros(16000)])
+    clip = (clip + 1e-4 * rng.standard_normal(len(clip))).astype(np.float32)
+    assert abs(speaking_seconds(clip) - 0.7) <= 0.02
+    seconds = np.arange(8, dtype=float)  # two clips a quarter
+    hits = np.array([[1, 1, 1, 0, 0, 1, 0, 0], [1, 1, 0, 0, 1, 1, 0, 0]], bool)  # two models
+    quarters = by_quartile(seconds, hits)
+    assert [q["clips"] for q in quarters] == [2, 2, 2, 2]
+    assert [q["recall"] for q in quarters] == [1.0, 0.25, 0.75, 0.0]
+    assert quarters[0]["range"][0] == 0 and quarters[-1]["range"][1] == 7
