@@ -74,6 +74,9 @@ class WakewordConfig:
     negatives drawn slowed down, 1.1-1.5 times longer with their pitch kept (augment.stretch):
     real people say a wake word slower than the voices do (smart mirror: a median of 0.87 s
     against the voices' 0.76 s, and the slowest quarter of the real clips was caught least).
+    Measured at 0.5 with three seeds and not used by default: the mean recall at 1 false accept
+    per hour rose, all of it on snowboy, while alexa and smart mirror fell and smart mirror's
+    slowest speakers were caught no more often (benchmarks/results/wakeword/slow).
     Measured and not used: mining hard negatives (recall at 1 false accept per hour on alexa fell
     from 97 % to 82 %); vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
