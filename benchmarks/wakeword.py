@@ -179,7 +179,8 @@ def report(results: dict, peers: dict) -> str:
                   "seconds from the first to the last 10 ms within 30 dB of the loudest):", "",
                   "| wake word | system | quickest quarter | second | third | slowest quarter |", "|---|---|---:|---:|---:|---:|"]
         for kw, name, r in sliced:
-            cells = [f"{100 * q['recall']:.0f} % ({q['range'][0]}–{q['range'][1]} s)" for q in r["by_speaking_seconds"]]
+            cells = [f"{100 * q['recall']:.0f} % ({q['range'][0]}–{q['range'][1]} s)" if q["recall"] is not None else "–"
+                     for q in r["by_speaking_seconds"]]
             lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -65,11 +65,12 @@ def speaking_seconds(audio: np.ndarray) -> float:
 
 
 def by_quartile(values: np.ndarray, hits: np.ndarray) -> list:
-    """Recall (mean of `hits` [..., clips]) in each quarter of the clips ordered by `values`."""
+    """Recall (mean of `hits` [..., clips]) in each quarter of the clips ordered by `values`
+    (None for a quarter that tied values leave empty)."""
     edges = np.quantile(values, [0, 0.25, 0.5, 0.75, 1])
     part = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, 3)
     return [{"range": [round(float(edges[q]), 2), round(float(edges[q + 1]), 2)], "clips": int(np.sum(part == q)),
-             "recall": round(float(np.mean(hits[..., part == q])), 4)} for q in range(4)]
+             "recall": round(float(np.mean(hits[..., part == q])), 4) if np.any(part == q) else None} for q in range(4)]
 
 
 def negative_stream(root: Path) -> np.ndarray:
