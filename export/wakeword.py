@@ -250,12 +250,12 @@ class Pools:
             neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
                          for t in phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon)]
         self.tts_negative = _synthesize_all(neg_jobs)
+        self.tts_seconds = time.time() - t0
         self.slow = cfg.slow
         if cfg.slow > 0:  # a slowed copy of every synthesized clip, drawn instead of it in `slow` of the draws
             srng = np.random.default_rng([cfg.voices_seed, 4])
             self.positive_slow = [stretch(x, srng.uniform(*SLOW_FACTOR)) for x in self.positive]
             self.tts_negative_slow = [stretch(x, srng.uniform(*SLOW_FACTOR)) for x in self.tts_negative]
-        self.tts_seconds = time.time() - t0
         self.own = own_recordings(root, cfg.phrase)
         self.real_negative, self.real_words, self.real_counts = [], [], {}
         for source in NEGATIVE_SOURCES:
@@ -309,10 +309,16 @@ def _finish(y: np.ndarray, rng: np.random.Generator, noises: list, aug: AugmentC
     return np.clip(y, -1.0, 1.0).astype(np.float32)
 
 
+def _synthesized(pools: Pools, name: str, rng: np.random.Generator, aug: AugmentConfig) -> np.ndarray:
+    """A clip of the synthesized pool `name` ("positive" or "tts_negative"), its slowed copy in
+    pools.slow of the draws, at a random speed."""
+    pool = getattr(pools, f"{name}_slow" if pools.slow and rng.random() < pools.slow else name)
+    return change_speed(pool[rng.integers(len(pool))], rng.uniform(*aug.speed))
+
+
 def positive_window(pools: Pools, rng: np.random.Generator, length: int, aug: AugmentConfig) -> np.ndarray:
     """The phrase, wholly inside the window, sometimes after or over real speech."""
-    pool = pools.positive_slow if pools.slow and rng.random() < pools.slow else pools.positive
-    x = change_speed(pool[rng.integers(len(pool))], rng.uniform(*aug.speed))
+    x = _synthesized(pools, "positive", rng, aug)
     x = x / (rms(x) + 1e-9) * 0.1
     if len(x) > length:  # a very slow voice: keep the end, where the phrase completes
         x = x[-length:]
@@ -340,8 +346,7 @@ def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
         y[length - min(len(x), length):] = x[-length:]
         return _finish(y, rng, pools.noises, aug)
     if r < 0.5:
-        pool = pools.tts_negative_slow if pools.slow and rng.random() < pools.slow else pools.tts_negative
-        x = change_speed(pool[rng.integers(len(pool))], rng.uniform(*aug.speed))
+        x = _synthesized(pools, "tts_negative", rng, aug)
     else:
         pool = pools.real_negative
         x = pool[rng.integers(len(pool))]
