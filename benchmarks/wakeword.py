@@ -42,8 +42,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, by_quartile, count_events, curve_point, phrase_of,  # noqa: E402
-                                      positive_clips, read_audio, recall_at, speaking_seconds)
+from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_quartile, count_events, curve_point,  # noqa: E402
+                                      phrase_of, positive_clips, read_audio, recall_at, speaking_seconds)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 
@@ -121,7 +121,8 @@ def measure(models: list, keyword: str, root: Path) -> dict:
     return {"models": [str(m) for m in models], "bytes": Path(models[0]).stat().st_size, "phrase": label,
             "n_positives": len(clips), "stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1),
             "default": at_default, "curve": curve, "missed_at_default_by_any": missed,
-            "by_speaking_seconds": by_quartile(seconds, peaks >= default)}
+            "by_speaking_seconds": by_quartile(seconds, peaks >= default),
+            "by_bandwidth_hz": by_quartile(np.array([bandwidth_hz(x) for _, x in clips]), peaks >= default)}
 
 
 def plot(results: dict, peers: dict, path: Path) -> None:
@@ -153,6 +154,20 @@ def plot(results: dict, peers: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def quarter_table(results: dict, peers: dict, key: str, unit: str, title: str, ends: tuple, digits: int = 2) -> list:
+    """Markdown lines: recall in each quarter of the real clips under `key` (by_quartile), per system that has it."""
+    sliced = [(kw, name, r) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
+              if r and r.get(key)]
+    if not sliced:
+        return []
+    lines = ["", title, "", f"| wake word | system | {ends[0]} | second | third | {ends[1]} |", "|---|---|---:|---:|---:|---:|"]
+    for kw, name, r in sliced:
+        cells = [f"{100 * q['recall']:.0f} % ({q['range'][0]:.{digits}f}–{q['range'][1]:.{digits}f} {unit})" if q["recall"] is not None else "–"
+                 for q in r[key]]
+        lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def report(results: dict, peers: dict) -> str:
     lines = ["# Wake words from text alone, on real people", "",
              "Recall: share of the real recordings of the phrase (Picovoice crowd-sourced clips) on which the system fires.",
@@ -172,16 +187,13 @@ def report(results: dict, peers: dict) -> str:
             at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
             at = [f"{100 * p['recall']:.1f} %" if p else "–" for p in at]
             lines.append(f"| {kw} | {name} | {r.get('bytes', '–')} | {dflt} | {at[0]} | {at[1]} | {r.get('cpu_s_per_audio_hour', '–')} |")
-    sliced = [(kw, name, r) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
-              if r and r.get("by_speaking_seconds")]
-    if sliced:
-        lines += ["", "Recall at the default threshold by how long the person takes to say the phrase (quarters of the real clips, "
-                  "seconds from the first to the last 10 ms within 30 dB of the loudest):", "",
-                  "| wake word | system | quickest quarter | second | third | slowest quarter |", "|---|---|---:|---:|---:|---:|"]
-        for kw, name, r in sliced:
-            cells = [f"{100 * q['recall']:.0f} % ({q['range'][0]}–{q['range'][1]} s)" if q["recall"] is not None else "–"
-                     for q in r["by_speaking_seconds"]]
-            lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
+    lines += quarter_table(results, peers, "by_speaking_seconds", "s", (
+        "Recall at the default threshold by how long the person takes to say the phrase (quarters of the real clips, "
+        "seconds from the first to the last 10 ms within 30 dB of the loudest):"), ("quickest quarter", "slowest quarter"))
+    lines += quarter_table(results, peers, "by_bandwidth_hz", "Hz", (
+        "Recall at the default threshold by the recording's bandwidth (quarters of the real clips by the frequency below "
+        "which 99 % of the energy of their loud frames lies: phones and codecs, dull microphones and voices at the low end):"),
+        ("narrowest quarter", "widest quarter"), digits=0)
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,8 @@ QUIET_SHARE = 0.25  # share of 'silence' examples that are near-digital silence 
 class AugmentConfig:
     """shift_s: largest time shift either way. speed: (min, max) factor (pitch moves with it).
     gain_db: (min, max) gain. noise_p: chance of adding real noise, at snr_db (min, max).
-    reverb_p: chance of a synthetic room response with RT60 in rt60_s (min, max)."""
+    reverb_p: chance of a synthetic room response with RT60 in rt60_s (min, max).
+    channel_p: chance of a random microphone and channel response (colour), after the noise."""
 
     shift_s: float = 0.15
     speed: tuple = (0.88, 1.12)
@@ -27,6 +28,7 @@ class AugmentConfig:
     snr_db: tuple = (0.0, 25.0)
     reverb_p: float = 0.3
     rt60_s: tuple = (0.15, 0.7)
+    channel_p: float = 0.0
 
 
 def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
@@ -103,6 +105,27 @@ def reverberate(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
     return (y * (rms(x) / rms(y))).astype(np.float32)
 
 
+def channel_response(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Magnitude response, over the rfft bins of n samples, of a random microphone and channel: a
+    spectral tilt of -3 to +3 dB per octave about 1 kHz, in half of the draws a low-pass at 3-7 kHz
+    (the band-limited recordings of a phone or a codec), in half a high-pass at 80-400 Hz (a small
+    microphone's bass roll-off)."""
+    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    h = 10 ** (rng.uniform(-3.0, 3.0) * np.log2(np.maximum(f, 62.5) / 1000.0) / 20)
+    if rng.random() < 0.5:
+        order = 2 * int(rng.integers(2, 5))  # Butterworth of order 4, 6 or 8
+        h = h / np.sqrt(1 + (f / rng.uniform(3000.0, 7000.0)) ** (2 * order))
+    if rng.random() < 0.5:
+        h = h / np.sqrt(1 + (rng.uniform(80.0, 400.0) / np.maximum(f, 1.0)) ** 4)
+    return h
+
+
+def colour(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """x heard through a random microphone and channel (channel_response), at its own RMS level."""
+    y = np.fft.irfft(np.fft.rfft(x) * channel_response(len(x), rng), n=len(x))
+    return (y * (rms(x) / rms(y))).astype(np.float32)
+
+
 def augment(x: np.ndarray, rng: np.random.Generator, noises: list, cfg: AugmentConfig = AugmentConfig(), length: int = SAMPLE_RATE) -> np.ndarray:
     """One random view of clip x as a window of `length` samples."""
     y = change_speed(x, rng.uniform(*cfg.speed)) if cfg.speed != (1.0, 1.0) else x
@@ -113,6 +136,8 @@ def augment(x: np.ndarray, rng: np.random.Generator, noises: list, cfg: AugmentC
         y = reverberate(y, room_response(rng, rng.uniform(*cfg.rt60_s)))
     if noises and rng.random() < cfg.noise_p:
         y = add_noise(y, noise_segment(noises[rng.integers(len(noises))], length, rng), rng.uniform(*cfg.snr_db))
+    if cfg.channel_p and rng.random() < cfg.channel_p and rms(y) > 1e-5:
+        y = colour(y, rng)
     y = y * 10 ** (rng.uniform(*cfg.gain_db) / 20)
     return np.clip(y, -1.0, 1.0).astype(np.float32)
 

@@ -33,7 +33,7 @@ from edge.features import LogMel, LogMelConfig
 from edge.model import ModelSpec
 
 from . import data as D
-from .augment import AugmentConfig, add_noise, change_speed, noise_segment, noise_window, reverberate, rms, room_response, stretch
+from .augment import AugmentConfig, add_noise, change_speed, colour, noise_segment, noise_window, reverberate, rms, room_response, stretch
 
 BACKGROUND = "_background_"
 SLOW_FACTOR = (1.1, 1.5)  # how much longer a slowed synthesized clip is (WakewordConfig.slow)
@@ -119,6 +119,7 @@ class WakewordConfig:
     voice_seed: int = -1
     swa_epochs: int = 0
     slow: float = 0.0
+    channel: float = 0.0
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
@@ -141,6 +142,8 @@ class WakewordConfig:
                 raise ValueError(f"{name} must be 0 to 2000, got {getattr(self, name)}")
         if not 0.0 <= self.slow <= 1.0:
             raise ValueError(f"slow must be in [0, 1], got {self.slow}")
+        if not 0.0 <= self.channel <= 1.0:
+            raise ValueError(f"channel must be in [0, 1], got {self.channel}")
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be 0 to epochs ({self.epochs}), got {self.swa_epochs}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
@@ -304,6 +307,8 @@ def _finish(y: np.ndarray, rng: np.random.Generator, noises: list, aug: AugmentC
         y = reverberate(y, room_response(rng, rng.uniform(*aug.rt60_s)))
     if noises and rng.random() < aug.noise_p and rms(y) > 1e-5:
         y = add_noise(y, noise_segment(noises[rng.integers(len(noises))], len(y), rng), rng.uniform(*aug.snr_db))
+    if aug.channel_p and rng.random() < aug.channel_p and rms(y) > 1e-5:
+        y = colour(y, rng)
     peak = np.max(np.abs(y)) + 1e-9
     y = y / peak * 10 ** (rng.uniform(-24.0, -1.0) / 20)
     return np.clip(y, -1.0, 1.0).astype(np.float32)
@@ -386,7 +391,7 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     pools = pools or Pools(cfg, root, log)
-    frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4)
+    frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4, channel_p=cfg.channel)
     net = TCResNet(2, frontend.cfg.n_mels, cfg.channels, cfg.kernel)
     aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))  # trained beside the model, never exported
     params = list(net.parameters()) + (list(aux_head.parameters()) if cfg.aux_weight > 0 else [])

@@ -95,6 +95,30 @@ def test_stretch_slows_speech_down_and_keeps_its_pitch():
     assert np.corrcoef(stretch(voice, 1.0), voice)[0, 1] > 0.99
 
 
+def test_colour_draws_microphones_and_channels_and_keeps_the_level():
+    """augment.colour keeps a clip's RMS and draws responses both ways: tilted up and down, and
+    band-limited (a phone or codec) in half of the draws: the tilt alone takes at most 8.7 dB off 7-7.9
+    kHz against 1 kHz, so more than 15 dB off is a low-pass (most of those below 7 kHz)."""
+    from export.augment import colour, rms
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(24000) * 0.1).astype(np.float32)
+    f = np.fft.rfftfreq(len(x), 1 / 16000)
+
+    def band_db(y, lo, hi):
+        return 10 * np.log10(np.mean(np.abs(np.fft.rfft(y)[(f > lo) & (f < hi)]) ** 2))
+
+    treble = []  # level at 7-7.9 kHz against 0.9-1.1 kHz, input-relative
+    for _ in range(200):
+        y = colour(x, rng)
+        assert y.dtype == np.float32 and len(y) == len(x)
+        assert abs(rms(y) / rms(x) - 1) < 1e-3
+        treble.append(band_db(y, 7000, 7900) - band_db(y, 900, 1100) - (band_db(x, 7000, 7900) - band_db(x, 900, 1100)))
+    treble = np.array(treble)
+    assert 0.2 < np.mean(treble < -15) < 0.5  # the low-passed draws
+    assert np.any(treble > 5) and np.any((treble < -5) & (treble > -12))  # brighter and duller microphones
+
+
 def test_slow_draws_come_from_the_slowed_clips():
     """With slow = s, about s of the positive windows hold the slowed copy of a synthesized clip."""
     from types import SimpleNamespace
@@ -407,3 +431,18 @@ def test_speaking_seconds_and_quarters():
     assert quarters[0]["range"][0] == 0 and quarters[-1]["range"][1] == 7
     tied = by_quartile(np.ones(8), hits)  # every clip alike: no quarter is NaN
     assert [q["clips"] for q in tied] == [0, 0, 0, 8] and [q["recall"] for q in tied] == [None, None, None, 0.5]
+
+
+def test_bandwidth_tells_a_phone_line_from_full_band_speech():
+    """The benchmark's bandwidth slice: white noise bursts carry the whole band (99 % of the energy
+    below ~7.9 kHz); the same through a 3.4 kHz low-pass (a phone line) measure about 3.4 kHz, and
+    the quiet lead-in does not count."""
+    from scipy.signal import butter, sosfilt
+
+    from benchmarks.wakeword_data import bandwidth_hz
+
+    rng = np.random.default_rng(0)
+    burst = np.concatenate([1e-4 * rng.standard_normal(8000), 0.1 * rng.standard_normal(12000)]).astype(np.float32)
+    assert bandwidth_hz(burst) > 7800
+    phone = sosfilt(butter(8, 3400, fs=16000, output="sos"), burst).astype(np.float32)
+    assert 3200 < bandwidth_hz(phone) < 3800
