@@ -58,6 +58,7 @@ class TrainConfig:
     teacher: str = ""  # "mlperf": distil from the MLPerf-Tiny reference model as well
     teacher_weight: float = 0.5  # share of the loss from the teacher's soft targets
     peers: str = "../shared/peers"
+    channel: float = 0.0  # chance of a random microphone/channel colouring of a training view (augment.colour); 0.5 measured: fold 1 91.1, 92.7 % (seeds 0, 1) against 93.4, 90.4 %
 
     def __post_init__(self):
         if not -1 <= self.holdout_fold < self.n_folds:
@@ -139,7 +140,7 @@ def train(cfg: TrainConfig, root: Path, log=print):
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     pools = Pools(cfg, root, log)
-    frontend, aug = LogMel(), AugmentConfig()
+    frontend, aug = LogMel(), AugmentConfig(channel_p=cfg.channel)
     net = TCResNet(len(pools.labels), frontend.cfg.n_mels, cfg.channels, cfg.kernel)
     steps = cfg.epochs * -(-cfg.per_class * len(pools.labels) // cfg.batch)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
