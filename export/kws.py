@@ -69,6 +69,8 @@ class TrainConfig:
             raise ValueError(f"holdout_fold must be in [-1, {self.n_folds}), got {self.holdout_fold}")
         if self.epochs < 1 or self.per_class < 1 or not self.channels:
             raise ValueError("epochs and per_class must be >= 1, channels non-empty")
+        if not (0.0 <= self.channel <= 1.0 and self.teacher_temperature > 0):
+            raise ValueError(f"channel must be in [0, 1] and teacher_temperature > 0, got {self.channel}, {self.teacher_temperature}")
         if not 0.0 <= self.extra_unknown_share <= 1.0:
             raise ValueError(f"extra_unknown_share must be in [0, 1], got {self.extra_unknown_share}")
         object.__setattr__(self, "channels", tuple(self.channels))
