@@ -117,6 +117,12 @@ def test_colour_draws_microphones_and_channels_and_keeps_the_level():
     treble = np.array(treble)
     assert 0.2 < np.mean(treble < -15) < 0.5  # the low-passed draws
     assert np.any(treble > 5) and np.any((treble < -5) & (treble > -12))  # brighter and duller microphones
+    from export.kws import TrainConfig
+    from export.wakeword import WakewordConfig
+
+    for make in (lambda: WakewordConfig(phrase="hey edge", channel=1.5), lambda: TrainConfig(channel=-0.1)):
+        with pytest.raises(ValueError, match="channel"):
+            make()
 
 
 def test_slow_draws_come_from_the_slowed_clips():
