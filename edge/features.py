@@ -22,7 +22,8 @@ class LogMelConfig:
 
     sample_rate: Hz of the input audio. n_fft: FFT size in samples. win_length and
     hop_length: analysis window and hop in samples (25 ms and 10 ms at 16 kHz).
-    n_mels: mel bands. fmin, fmax: band edges in Hz.
+    n_mels: mel bands. fmin, fmax: band edges in Hz. power: 2 sums the power of the FFT bins
+    into each band, 1 their magnitude (as TensorFlow's MFCC recipes, MLPerf-Tiny's among them, do).
     """
 
     sample_rate: int = SAMPLE_RATE
@@ -32,6 +33,7 @@ class LogMelConfig:
     n_mels: int = 40
     fmin: float = 20.0
     fmax: float = 7_600.0
+    power: float = 2.0
 
     def __post_init__(self):
         if not 0 < self.win_length <= self.n_fft:
@@ -40,6 +42,8 @@ class LogMelConfig:
             raise ValueError("hop_length and n_mels must be positive")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
             raise ValueError(f"need 0 <= fmin < fmax <= {self.sample_rate / 2}, got {self.fmin}, {self.fmax}")
+        if self.power not in (1.0, 2.0):
+            raise ValueError(f"power must be 1 (magnitude) or 2 (power), got {self.power}")
 
     def n_frames(self, n_samples: int) -> int:
         if n_samples < self.win_length:
@@ -47,7 +51,10 @@ class LogMelConfig:
         return 1 + (n_samples - self.win_length) // self.hop_length
 
     def to_dict(self) -> dict:
-        return {"type": "logmel", **asdict(self)}
+        d = {"type": "logmel", **asdict(self)}
+        if d["power"] == 2.0:  # the default, and all models before it existed: their metadata stays as it was
+            del d["power"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "LogMelConfig":
@@ -92,7 +99,8 @@ class LogMel:
         return self.from_power(self.power(audio))
 
     def power(self, audio: np.ndarray) -> np.ndarray:
-        """Power spectrogram [..., frames, n_fft // 2 + 1] (training may alter it before from_power)."""
+        """Spectrogram [..., frames, n_fft // 2 + 1], power or magnitude as cfg.power says (training
+        may alter it before from_power)."""
         x = np.asarray(audio, dtype=np.float32)
         cfg = self.cfg
         idx = self._frame_index.get(x.shape[-1])
@@ -101,10 +109,11 @@ class LogMel:
             idx = self._frame_index[x.shape[-1]] = np.arange(cfg.win_length)[None, :] + cfg.hop_length * np.arange(n)[:, None]
         frames = x[..., idx] * self.window  # [..., frames, win]
         spec = scipy.fft.rfft(frames, n=cfg.n_fft, axis=-1)  # float32 in, complex64 out
-        return spec.real ** 2 + spec.imag ** 2
+        power = spec.real ** 2 + spec.imag ** 2
+        return power if self.cfg.power == 2.0 else np.sqrt(power)
 
     def from_power(self, power: np.ndarray) -> np.ndarray:
-        """Log-mel [..., n_mels, frames] of a power spectrogram from power()."""
+        """Log-mel [..., n_mels, frames] of a spectrogram from power()."""
         p = np.asarray(power, np.float32)
         mel = (self.filters_sparse @ p.reshape(-1, p.shape[-1]).T).T.reshape(*p.shape[:-1], -1)  # [..., frames, n_mels]
         return np.log(mel + LOG_FLOOR).swapaxes(-1, -2).astype(np.float32)

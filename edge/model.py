@@ -39,7 +39,10 @@ class ModelSpec:
     smoothing: hops averaged before the threshold. hop_ms: how often the stream runs the model
     unless told otherwise. refractory_s: seconds after an event in
     which the same label cannot fire again. aggregate: "event" (keyword events) or
-    "segment" (one decision per speech segment, for speaker attributes).
+    "segment" (one decision per speech segment, for speaker attributes). extra_inputs: for a
+    graph of more than one input, each further input's name and its own log-mel front end
+    (the commands model runs the MLPerf-Tiny reference on the reference's analysis beside ours);
+    `frontend` then feeds the one input not named here.
     """
 
     labels: tuple
@@ -55,6 +58,7 @@ class ModelSpec:
     refractory_s: float = 1.0
     aggregate: str = "event"
     output: str = "logits"
+    extra_inputs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.labels or not all(isinstance(x, str) and x for x in self.labels):
@@ -65,6 +69,10 @@ class ModelSpec:
             raise ModelError(f"metadata 'task' must be one of {TASKS}, got {self.task!r}")
         if self.frontend.get("type") not in FRONTENDS:
             raise ModelError(f"metadata 'frontend.type' must be one of {FRONTENDS}, got {self.frontend.get('type')!r}")
+        if not isinstance(self.extra_inputs, dict) or any(not isinstance(v, dict) or v.get("type") != "logmel" for v in self.extra_inputs.values()):
+            raise ModelError("metadata 'extra_inputs' must map input names to log-mel front ends")
+        if self.extra_inputs and self.frontend.get("type") != "logmel":
+            raise ModelError("metadata 'extra_inputs' needs a log-mel 'frontend' for the main input")
         if self.sample_rate != SAMPLE_RATE:
             raise ModelError(f"models must take {SAMPLE_RATE} Hz audio, this one says {self.sample_rate}")
         if self.window_samples <= 0:
@@ -155,14 +163,26 @@ class Model:
         self.name = self.path.stem
         self._check_io()
         fe = self.spec.frontend
-        self.frontend: Optional[LogMel] = LogMel(LogMelConfig.from_dict(fe)) if fe["type"] == "logmel" else None
+        try:
+            self.frontend: Optional[LogMel] = LogMel(LogMelConfig.from_dict(fe)) if fe["type"] == "logmel" else None
+            # the further inputs: (name, front end, rank), in the metadata's order
+            self.extra = [(name, LogMel(LogMelConfig.from_dict(cfg)), rank) for (name, cfg), rank in zip(self.spec.extra_inputs.items(), self._extra_ranks)]
+        except (TypeError, ValueError) as e:
+            raise ModelError(f"{self.path}: bad front end in its metadata: {e}") from None
 
     def _check_io(self):
         ins, outs = self.session.get_inputs(), self.session.get_outputs()
-        if len(ins) != 1:
-            raise ModelError(f"{self.path}: expected one input, got {[i.name for i in ins]}")
-        self.input_name = ins[0].name
-        shape = ins[0].shape
+        extra = self.spec.extra_inputs
+        names = [i.name for i in ins]
+        if set(extra) - set(names) or len(ins) != 1 + len(extra):
+            what = f"one input beside {sorted(extra)}" if extra else "one input"
+            raise ModelError(f"{self.path}: expected {what}, got {names}")
+        self._extra_ranks = [len(next(i for i in ins if i.name == n).shape) for n in extra]
+        if any(r not in (3, 4) for r in self._extra_ranks):
+            raise ModelError(f"{self.path}: inputs {sorted(extra)} must be log-mel features of rank 3 or 4")
+        main = next(i for i in ins if i.name not in extra)
+        self.input_name = main.name
+        shape = main.shape
         want_rank = (3, 4) if self.spec.frontend["type"] == "logmel" else (2,)
         if len(shape) not in want_rank:
             raise ModelError(f"{self.path}: input {self.input_name} has shape {shape}, expected rank {want_rank} for a {self.spec.frontend['type']} front end")
@@ -175,8 +195,12 @@ class Model:
     def labels(self) -> tuple:
         return self.spec.labels
 
-    def features(self, windows: np.ndarray) -> np.ndarray:
-        """Model input for a batch of windows [batch, samples]."""
+    def features(self, windows: np.ndarray):
+        """Model input for a batch of windows [batch, samples]: an array, or for a model of more
+        than one input a tuple (main input, then each of extra_inputs)."""
+        if self.extra:
+            main = self.frontend(windows)
+            return (main,) + tuple(fe(windows) for _, fe, _ in self.extra)
         if self.frontend is None:
             x = windows.astype(np.float32)
             if self.spec.frontend.get("normalize", True):
@@ -190,12 +214,21 @@ class Model:
         w = np.atleast_2d(np.asarray(windows, dtype=np.float32))
         return self.scores_of_features(self.features(w))
 
-    def scores_of_features(self, features: np.ndarray) -> np.ndarray:
+    def scores_of_features(self, features) -> np.ndarray:
         """Probabilities [batch, labels] for front-end output [batch, n_mels, frames] (log-mel
-        models) or normalised windows (raw models), as features() makes them."""
+        models) or normalised windows (raw models), as features() makes them (a tuple of them for
+        a model of more than one input)."""
+        extra = ()
+        if isinstance(features, tuple):
+            features, extra = features[0], features[1:]
+        if len(extra) != len(self.extra):
+            raise ModelError(f"{self.path}: takes {1 + len(self.extra)} feature arrays, got {1 + len(extra)}")
         if self.frontend is not None and features.ndim == 3 and self._rank == 4:
             features = features[:, None]
-        out = self.session.run(None, {self.input_name: features})[0]
+        feed = {self.input_name: features}
+        for (name, _, rank), f in zip(self.extra, extra):
+            feed[name] = f[:, None] if f.ndim == 3 and rank == 4 else f
+        out = self.session.run(None, feed)[0]
         out = out.reshape(out.shape[0], -1)
         if self.spec.output == "logits":
             out = out - out.max(axis=1, keepdims=True)

@@ -76,8 +76,9 @@ class StreamingPipeline:
             self.decide = EventTrigger(spec.labels, thr, fg, config.smoothing or spec.smoothing,
                                        spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
         self.pending = np.zeros(config.hop_frames * config.frame_samples, np.float32)  # a part-filled hop
-        self.logmel = (StreamingLogMel(model.frontend, spec.window_samples, config.hop_frames * config.frame_samples)
-                       if model.frontend is not None else None)
+        step = config.hop_frames * config.frame_samples
+        self.logmel = StreamingLogMel(model.frontend, spec.window_samples, step) if model.frontend is not None else None
+        self.extra_logmel = [StreamingLogMel(fe, spec.window_samples, step) for _, fe, _ in model.extra]
         self.reset()
 
     def reset(self) -> None:
@@ -88,8 +89,8 @@ class StreamingPipeline:
         self.frames = 0  # whole frames processed
         self.hops_scored = 0
         self.last_scored = None  # frame count at the last scored hop
-        if self.logmel is not None:
-            self.logmel.reset()
+        for s in ([self.logmel] if self.logmel is not None else []) + self.extra_logmel:
+            s.reset()
 
     @property
     def time(self) -> float:
@@ -133,7 +134,10 @@ class StreamingPipeline:
             return self.model.scores(window[None])[0]
         follows = self.last_scored == self.frames - self.config.hop_frames
         self.last_scored = self.frames
-        return self.model.scores_of_features(self.logmel(window, follows)[None])[0]
+        features = self.logmel(window, follows)[None]
+        if self.extra_logmel:
+            features = (features,) + tuple(s(window, follows)[None] for s in self.extra_logmel)
+        return self.model.scores_of_features(features)[0]
 
     def flush(self) -> list:
         """End of stream: report a segment still open. A part hop left over is dropped (no hop ends in it)."""

@@ -76,7 +76,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--tts-voices", type=int, default=0, help="offline-TTS voices per keyword (default none)")
     t.add_argument("--teacher", choices=("mlperf",), help="distil from the MLPerf-Tiny reference model as well (needs LiteRT: .[bench])")
-    t.add_argument("--peers", default="../shared/peers", help="peer models folder for --teacher (default %(default)s)")
+    t.add_argument("--peers", default="../shared/peers", help="peer models folder for --teacher and --reference (default %(default)s)")
+    t.add_argument("--reference", type=float, default=0.0, metavar="W",
+                   help="ship the model beside the MLPerf-Tiny reference DS-CNN (Apache-2.0), in one graph, W the reference's "
+                        "weight in the mean of their log-probabilities (default 0: ours alone; needs LiteRT: .[bench]); with "
+                        "--teacher, the teacher's share of the loss then scores that mean rather than imitation")
+    t.add_argument("--channels", default="16,24,32,48", help="TC-ResNet channels, comma-separated (default %(default)s)")
     t.add_argument("--overwrite", action="store_true")
 
     g = sub.add_parser("train-gender", help="train the female/male model on EmoDB (speaker-fold cross-validated) as INT8 ONNX")
@@ -189,7 +194,12 @@ def cmd_train_commands(a) -> dict:
     from .data import data_root
     from .kws import TrainConfig, build_commands
 
-    cfg = TrainConfig(epochs=a.epochs, seed=a.seed, tts_voices=a.tts_voices, teacher=a.teacher or "", peers=a.peers)
+    try:
+        channels = tuple(int(c) for c in a.channels.split(","))
+    except ValueError:
+        raise ValueError(f"--channels: expected comma-separated integers, got {a.channels!r}") from None
+    cfg = TrainConfig(epochs=a.epochs, seed=a.seed, tts_voices=a.tts_voices, teacher=a.teacher or "", peers=a.peers,
+                      reference_weight=a.reference, ensemble_loss=a.reference > 0 and bool(a.teacher), channels=channels)
     return build_commands(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 

@@ -55,3 +55,60 @@ class TCResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x))
+
+
+def _dct_basis(n_mels: int, n_coeffs: int) -> torch.Tensor:
+    """DCT-II of tf.signal.mfccs_from_log_mel_spectrograms (unnormalised, / sqrt(2 n_mels)): [n_mels, n_coeffs]."""
+    n, k = torch.arange(n_mels, dtype=torch.float64)[:, None], torch.arange(n_coeffs, dtype=torch.float64)[None]
+    return (2.0 * torch.cos(torch.pi * k * (2 * n + 1) / (2 * n_mels)) / (2.0 * n_mels) ** 0.5).float()
+
+
+class DSCNN(nn.Module):
+    """The depthwise-separable CNN of MLPerf Tiny's keyword reference (Zhang et al., "Hello Edge",
+    2017): MFCCs over (time, coefficient) -> conv 10x4 stride 2 -> 4 x (depthwise 3x3, pointwise
+    1x1) -> mean -> linear. Its input here is our log-mel [batch, n_mels, frames] at the
+    reference's analysis (export/pretrained.py: magnitude, 30 ms windows every 20 ms, 20-4000 Hz),
+    turned into what the reference reads: the window's loudest band is set to LEVEL (the reference
+    divides each clip by its peak sample instead) and the DCT keeps 10 coefficients. Layout and
+    padding are the TFLite model's (TF "same": the extra row at the end), so its weights load
+    unchanged (export/pretrained.py)."""
+
+    LEVEL = 4.092  # mean of (the reference's log-mel) - (ours - its window max) on the Speech Commands dev clips
+
+    def __init__(self, n_classes: int = 12, n_mels: int = 40, channels: int = 64, n_coeffs: int = 10):
+        super().__init__()
+        self.register_buffer("dct", _dct_basis(n_mels, n_coeffs))
+        self.conv0 = nn.Conv2d(1, channels, (10, 4), (2, 2))
+        self.dw = nn.ModuleList([nn.Conv2d(channels, channels, 3, 1, 1, groups=channels) for _ in range(4)])
+        self.pw = nn.ModuleList([nn.Conv2d(channels, channels, 1) for _ in range(4)])
+        self.head = nn.Linear(channels, n_classes)
+
+    def mfcc(self, x: torch.Tensor) -> torch.Tensor:
+        x = x - x.amax(dim=(1, 2), keepdim=True) + self.LEVEL
+        return x.transpose(1, 2) @ self.dct  # [batch, frames, coeffs]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.pad(self.mfcc(x).unsqueeze(1), (1, 1, 4, 5))
+        x = torch.relu(self.conv0(x))
+        for dw, pw in zip(self.dw, self.pw):
+            x = torch.relu(pw(torch.relu(dw(x))))
+        return self.head(x.mean((2, 3)))
+
+
+class LogProbMean(nn.Module):
+    """Models as one: the weighted mean of their log-probabilities (a normalised geometric mean
+    of their probabilities once the runtime applies softmax). ``forward(x)`` gives every model
+    the same input, ``forward(x1, x2, ...)`` each model its own."""
+
+    def __init__(self, models, weights):
+        super().__init__()
+        if len(models) != len(weights) or not models or abs(sum(weights) - 1.0) > 1e-6:
+            raise ValueError(f"need one weight per model, summing to 1; got {list(weights)}")
+        self.models = nn.ModuleList(models)
+        self.weights = [float(w) for w in weights]
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if len(xs) not in (1, len(self.models)):
+            raise ValueError(f"give one input for all {len(self.models)} models or one each, got {len(xs)}")
+        xs = xs * len(self.models) if len(xs) == 1 else xs
+        return sum(w * torch.log_softmax(m(x), 1) for w, m, x in zip(self.weights, self.models, xs))

@@ -54,23 +54,26 @@ class QuantizeConfig:
 
 
 class ArrayCalibrationReader:
-    """Feeds calibration inputs (already model-shaped arrays) one at a time."""
+    """Feeds calibration inputs (already model-shaped arrays) one at a time: `inputs` is the
+    array for `input_name`, or a dict of arrays by input name (models of more than one input)."""
 
-    def __init__(self, input_name: str, inputs: np.ndarray):
-        self.input_name, self.inputs, self.i = input_name, inputs, 0
+    def __init__(self, input_name: str, inputs):
+        self.inputs = inputs if isinstance(inputs, dict) else {input_name: inputs}
+        self.n, self.i = min(len(v) for v in self.inputs.values()), 0
 
     def get_next(self):
-        if self.i >= len(self.inputs):
+        if self.i >= self.n:
             return None
         self.i += 1
-        return {self.input_name: self.inputs[self.i - 1:self.i].astype(np.float32)}
+        return {k: v[self.i - 1:self.i].astype(np.float32) for k, v in self.inputs.items()}
 
     def rewind(self):
         self.i = 0
 
 
 def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray = None, input_name: str = None) -> dict:
-    """Quantize src to dst. Static mode needs calibration inputs [n, ...] for `input_name`."""
+    """Quantize src to dst. Static mode needs calibration inputs [n, ...] for `input_name` (or a
+    dict of them by input name)."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_dynamic, quantize_static
 
     src, dst = Path(src), Path(dst)
@@ -84,7 +87,7 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
             quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, per_channel=cfg.per_channel,
                              reduce_range=cfg.reduce_range, op_types_to_quantize=list(cfg.op_types))
         else:
-            if calibration is None or len(calibration) == 0:
+            if calibration is None or ArrayCalibrationReader(input_name, calibration).n == 0:
                 raise ValueError("static quantization needs calibration audio")
             method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}[cfg.calibration_method]
             quantize_static(str(pre), str(dst), ArrayCalibrationReader(input_name, calibration), quant_format=QuantFormat.QDQ,
@@ -97,7 +100,7 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
     saved = compact_names(dst)
     return {"step": "quantize", "names_compacted_bytes": saved, "mode": cfg.mode, "per_channel": cfg.per_channel, "op_types": list(cfg.op_types),
             "reduce_range": cfg.reduce_range, "calibration_method": cfg.calibration_method if cfg.mode == "static" else None,
-            "calibration_windows": int(len(calibration)) if calibration is not None and cfg.mode == "static" else 0}
+            "calibration_windows": ArrayCalibrationReader(input_name, calibration).n if calibration is not None and cfg.mode == "static" else 0}
 
 
 def compact_names(path) -> int:

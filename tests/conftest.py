@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("EDGE_DATA") or ROOT.parent / "shared" / "data").resolve()
+PEERS = Path(os.environ.get("EDGE_PEERS") or ROOT.parent / "shared" / "peers").resolve()
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +18,13 @@ def data_root() -> Path:
     if not (DATA / "speech_commands" / "metadata.csv").is_file():
         pytest.fail(f"real test data not found at {DATA} (expected speech_commands/metadata.csv there; set EDGE_DATA)")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def peers_root() -> Path:
+    if not (PEERS / "mlperf_tiny" / "kws_ref_model.tflite").is_file():
+        pytest.fail(f"peer models not found at {PEERS} (expected mlperf_tiny/kws_ref_model.tflite there; set EDGE_PEERS)")
+    return PEERS
 
 
 @pytest.fixture(scope="session")

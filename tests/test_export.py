@@ -344,6 +344,10 @@ def test_cli_bad_inputs_exit_2_with_one_line(capsys, factory, w2v2, bad_inputs, 
         (("evaluate", onnx_path, "--data", bad_inputs["no_audio"]), "no audio"),
         (("train-commands", "-o", factory / "x.onnx", "--data", factory / "missing"), "data folder not found"),
         (("train-commands", "-o", onnx_path, "--data", data_root), "exists"),
+        (("train-commands", "-o", factory / "x.onnx", "--data", data_root, "--channels", "16,x"), "--channels"),
+        (("train-commands", "-o", factory / "x.onnx", "--data", data_root, "--reference", "1.5"), "reference_weight must be in"),
+        (("train-commands", "-o", factory / "x.onnx", "--data", data_root, "--reference", "0.5", "--peers", factory / "missing"),
+         "reference model not found"),
     ]
     for args, expected in cases:
         code, _, err = run_cli(capsys, *args)
@@ -373,3 +377,53 @@ def test_console_script_error_is_one_line_without_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "export.cli", "convert", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.onnx")],
                        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert "no such checkpoint folder" in one_line_error(r.returncode, r.stderr)
+
+
+def test_reference_port_scores_as_the_tflite_reference_on_real_clips(data_root, peers_root):
+    """The MLPerf-Tiny DS-CNN read into PyTorch, on our log-mel at its analysis, against the INT8
+    TFLite model on its own MFCCs (export/mlperf.py), on every tenth dev clip."""
+    from edge.features import LogMel
+    from export.mlperf import MODEL_FILE, TfliteKws, mfcc, model_labels, scale_and_pad
+    from export.pretrained import MLPERF_LOGMEL, mlperf_dscnn
+
+    clips = speech_commands(data_root)[::10]
+    audio = load_clips(clips)
+    truth = np.array([COMMAND_LABELS.index(c.label) for c in clips])
+    with torch.no_grad():
+        ours = mlperf_dscnn(peers_root, COMMAND_LABELS)(torch.from_numpy(LogMel(MLPERF_LOGMEL)(audio))).argmax(1).numpy()
+    tfl, names = TfliteKws(peers_root / MODEL_FILE), model_labels(peers_root)
+    ref = np.array([COMMAND_LABELS.index(names[tfl.scores(mfcc(scale_and_pad(a))).argmax()]) if a.max() > 0 else -1 for a in audio])
+    keep = ref >= 0  # a clip of pure zeros has no peak to normalise by
+    assert np.mean(ours[keep] == ref[keep]) >= 0.9
+    assert np.mean(ours == truth) >= np.mean(ref[keep] == truth[keep]) - 0.03
+
+
+def test_a_two_input_model_feeds_each_input_its_own_front_end(tmp_path, data_root):
+    from edge.features import LogMel, LogMelConfig
+    from edge.model import ModelError
+    from edge.pipeline import StreamConfig, StreamingPipeline
+    from export.kws import REFERENCE_INPUT, commands_spec, export_onnx
+    from export.nets import DSCNN, LogProbMean, TCResNet
+    from export.pretrained import MLPERF_LOGMEL
+    from export.record import set_metadata
+
+    torch.manual_seed(0)
+    net = LogProbMean([TCResNet(12, 40, (8, 8), 3), DSCNN(12, channels=8)], [0.6, 0.4]).eval()
+    path = tmp_path / "two.onnx"
+    export_onnx(net, path, 40, 98, {REFERENCE_INPUT: (40, 49)})
+    set_metadata(path, commands_spec({REFERENCE_INPUT: MLPERF_LOGMEL.to_dict()}))
+    model = Model(str(path))
+    audio = load_clips(speech_commands(data_root)[:5])
+    with torch.no_grad():
+        logp = net(torch.from_numpy(LogMel(LogMelConfig())(audio)), torch.from_numpy(LogMel(MLPERF_LOGMEL)(audio)))
+    np.testing.assert_allclose(model.scores(audio), torch.softmax(logp, 1).numpy(), atol=1e-5)
+    # the stream computes both front ends a hop at a time; the window it scores gets the batch scores
+    pipe, seen = StreamingPipeline(model, StreamConfig(vad=False)), []
+    decide = pipe.decide.process
+    pipe.decide.process = lambda scores, t: (seen.append(scores), decide(scores, t))[1]
+    pipe.process(np.concatenate(audio))
+    assert len(seen) == 50  # one score a 100 ms hop; the window ending at hop 10k + 9 is clip k
+    np.testing.assert_allclose(np.stack(seen[9::10]), model.scores(audio), atol=1e-4)
+    set_metadata(path, commands_spec({"not_in_the_graph": MLPERF_LOGMEL.to_dict()}))
+    with pytest.raises(ModelError, match="expected one input beside"):
+        Model(str(path))

@@ -123,3 +123,16 @@ def test_log_mel_frames_and_config_round_trip():
     assert f.shape == (2, 40, 98) and np.isfinite(f).all()
     with pytest.raises(ValueError):
         LogMelConfig(win_length=1024)
+
+
+def test_log_mel_of_magnitude_sums_the_bins_magnitudes():
+    audio = np.random.default_rng(3).standard_normal(16_000).astype(np.float32) * 0.1
+    cfg = LogMelConfig(win_length=480, hop_length=320, fmax=4000.0, power=1.0)
+    lm = LogMel(cfg)
+    frames = np.stack([audio[i * 320:i * 320 + 480] for i in range(cfg.n_frames(len(audio)))]) * lm.window
+    magnitude = np.abs(np.fft.rfft(frames, n=512))
+    expected = np.log(magnitude @ lm.filters.T + 1e-6).T
+    np.testing.assert_allclose(lm(audio), expected, atol=1e-3)
+    assert not np.allclose(LogMel(LogMelConfig(win_length=480, hop_length=320, fmax=4000.0))(audio), expected, atol=0.1)
+    with pytest.raises(ValueError, match="power"):
+        LogMelConfig(power=3.0)
