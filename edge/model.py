@@ -214,10 +214,8 @@ class Model:
         w = np.atleast_2d(np.asarray(windows, dtype=np.float32))
         return self.scores_of_features(self.features(w))
 
-    def scores_of_features(self, features) -> np.ndarray:
-        """Probabilities [batch, labels] for front-end output [batch, n_mels, frames] (log-mel
-        models) or normalised windows (raw models), as features() makes them (a tuple of them for
-        a model of more than one input)."""
+    def feed(self, features) -> dict:
+        """The graph's inputs by name for features() output (a batch)."""
         extra = ()
         if isinstance(features, tuple):
             features, extra = features[0], features[1:]
@@ -228,7 +226,13 @@ class Model:
         feed = {self.input_name: features}
         for (name, _, rank), f in zip(self.extra, extra):
             feed[name] = f[:, None] if f.ndim == 3 and rank == 4 else f
-        out = self.session.run(None, feed)[0]
+        return feed
+
+    def scores_of_features(self, features) -> np.ndarray:
+        """Probabilities [batch, labels] for front-end output [batch, n_mels, frames] (log-mel
+        models) or normalised windows (raw models), as features() makes them (a tuple of them for
+        a model of more than one input)."""
+        out = self.session.run(None, self.feed(features))[0]
         out = out.reshape(out.shape[0], -1)
         if self.spec.output == "logits":
             out = out - out.max(axis=1, keepdims=True)

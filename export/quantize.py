@@ -153,10 +153,10 @@ def quantized_op_counts(path) -> dict:
     return {k: ops.count(k) for k in names if ops.count(k)}
 
 
-def calibration_inputs(model_path, folder, n: int, progress: bool = True) -> np.ndarray:
-    """Model inputs for static calibration: up to n real clips from `folder` (any layout), spread
-    evenly over its sorted audio files, each fitted to the model's window and passed through its
-    front end (edge.model.Model.features)."""
+def calibration_inputs(model_path, folder, n: int, progress: bool = True) -> dict:
+    """Model inputs for static calibration, by input name: up to n real clips from `folder` (any
+    layout), spread evenly over its sorted audio files, each fitted to the model's window and
+    passed through its front end(s) (edge.model.Model.features)."""
     from tqdm import tqdm
 
     from edge.audio import load_audio
@@ -176,7 +176,7 @@ def calibration_inputs(model_path, folder, n: int, progress: bool = True) -> np.
     model = Model(str(model_path))
     windows = np.stack([fit_length(load_audio(p), model.spec.window_samples)
                         for p in tqdm(picked, desc="calibration audio", unit="clip", disable=not progress)])
-    return model.features(windows)
+    return model.feed(model.features(windows))
 
 
 def quantize_file(src, dst, cfg: QuantizeConfig, calibration_dir=None, calibration_windows: int = 200,

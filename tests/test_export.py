@@ -398,7 +398,7 @@ def test_reference_port_scores_as_the_tflite_reference_on_real_clips(data_root, 
     assert np.mean(ours == truth) >= np.mean(ref[keep] == truth[keep]) - 0.03
 
 
-def test_a_two_input_model_feeds_each_input_its_own_front_end(tmp_path, data_root):
+def test_a_two_input_model_feeds_each_input_its_own_front_end(tmp_path, data_root, real_folder):
     from edge.features import LogMel, LogMelConfig
     from edge.model import ModelError
     from edge.pipeline import StreamConfig, StreamingPipeline
@@ -424,6 +424,14 @@ def test_a_two_input_model_feeds_each_input_its_own_front_end(tmp_path, data_roo
     pipe.process(np.concatenate(audio))
     assert len(seen) == 50  # one score a 100 ms hop; the window ending at hop 10k + 9 is clip k
     np.testing.assert_allclose(np.stack(seen[9::10]), model.scores(audio), atol=1e-4)
+    # static INT8 of it, calibrated on real clips through both front ends
+    from export.quantize import QuantizeConfig, quantize_file
+
+    int8 = tmp_path / "two_int8.onnx"
+    rec = quantize_file(path, int8, QuantizeConfig(mode="static", per_channel=True, op_types=("Conv", "Gemm")),
+                        calibration_dir=real_folder, calibration_windows=8)
+    assert rec["steps"][-1]["calibration_windows"] == 8
+    assert np.abs(Model(str(int8)).scores(audio) - model.scores(audio)).max() < 0.2
     set_metadata(path, commands_spec({"not_in_the_graph": MLPERF_LOGMEL.to_dict()}))
     with pytest.raises(ModelError, match="expected one input beside"):
         Model(str(path))
