@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.wakeword import THRESHOLDS, score_series
-from benchmarks.wakeword_data import REFRACTORY_S, read_audio
+from benchmarks.wakeword_data import REFRACTORY_S, event_indices, read_audio
 from edge.model import Model
 from export.data import DataError, data_root
 from export.wakeword import heldout_paths, speaker_group
@@ -34,7 +34,8 @@ FA_LIMITS = (1.0, 2.0)  # per hour; a half of a fold's stream is about half an h
 
 
 def half_of(root: Path, path: Path) -> int:
-    """The speaker half (0 or 1) of a file of the negative stream; a speaker's files share a half."""
+    """The speaker half (0 or 1) of a file of the negative stream; a speaker's files share a half.
+    Its own hash: export.data.fold_of would put every file of a fold model's stream on one side."""
     source = path.relative_to(root).parts[0]
     return int(hashlib.sha256(("select:" + speaker_group(source, path)).encode()).hexdigest(), 16) % 2
 
@@ -52,12 +53,9 @@ def events_by_half(model_path: str, fold: int, root: Path):
     times, scores = score_series(model, np.concatenate(parts), label)
     events = np.zeros((2, len(THRESHOLDS)))
     for j, t in enumerate(THRESHOLDS):
-        last = -np.inf
-        for i in np.nonzero(scores >= t)[0]:
-            if times[i] - last >= REFRACTORY_S:  # the pipeline's event rule, as count_events
-                last = times[i]
-                k = min(int(np.searchsorted(ends, times[i] - 0.05)), len(ends) - 1)  # the file the hop ends in
-                events[halves[k], j] += 1
+        for i in event_indices(times, scores, t, REFRACTORY_S):
+            k = min(int(np.searchsorted(ends, times[i] - 0.05)), len(ends) - 1)  # the file the hop ends in
+            events[halves[k], j] += 1
     return events, hours
 
 

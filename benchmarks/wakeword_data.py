@@ -92,15 +92,20 @@ def negative_stream(root: Path) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
-def count_events(times: np.ndarray, scores: np.ndarray, threshold: float, refractory_s: float) -> int:
-    """Events in a score series: score >= threshold, at least refractory_s after the previous event
-    (the rule of edge.decision.EventTrigger). Used for every system whose scores are a series."""
-    idx = np.nonzero(scores >= threshold)[0]
-    n, last = 0, -np.inf
-    for i in idx:
+def event_indices(times: np.ndarray, scores: np.ndarray, threshold: float, refractory_s: float) -> list:
+    """Where a score series raises events: score >= threshold, at least refractory_s after the
+    previous event (the rule of edge.decision.EventTrigger)."""
+    out, last = [], -np.inf
+    for i in np.nonzero(scores >= threshold)[0]:
         if times[i] - last >= refractory_s:
-            n, last = n + 1, times[i]
-    return n
+            out.append(int(i))
+            last = times[i]
+    return out
+
+
+def count_events(times: np.ndarray, scores: np.ndarray, threshold: float, refractory_s: float) -> int:
+    """Events in a score series (event_indices). Used for every system whose scores are a series."""
+    return len(event_indices(times, scores, threshold, refractory_s))
 
 
 def curve_point(threshold: float, recall: float, fa: int, hours: float) -> dict:

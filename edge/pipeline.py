@@ -76,9 +76,9 @@ class StreamingPipeline:
             self.decide = EventTrigger(spec.labels, thr, fg, config.smoothing or spec.smoothing,
                                        spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
         self.pending = np.zeros(config.hop_frames * config.frame_samples, np.float32)  # a part-filled hop
-        step = config.hop_frames * config.frame_samples
-        self.logmel = StreamingLogMel(model.frontend, spec.window_samples, step) if model.frontend is not None else None
-        self.extra_logmel = [StreamingLogMel(fe, spec.window_samples, step) for _, fe, _ in model.extra]
+        step = config.hop_frames * config.frame_samples  # one streaming front end per model input (none for raw audio)
+        self.logmels = ([StreamingLogMel(fe, spec.window_samples, step) for fe in [model.frontend] + [fe for _, fe, _ in model.extra]]
+                        if model.frontend is not None else [])
         self.reset()
 
     def reset(self) -> None:
@@ -89,7 +89,7 @@ class StreamingPipeline:
         self.frames = 0  # whole frames processed
         self.hops_scored = 0
         self.last_scored = None  # frame count at the last scored hop
-        for s in ([self.logmel] if self.logmel is not None else []) + self.extra_logmel:
+        for s in self.logmels:
             s.reset()
 
     @property
@@ -130,14 +130,12 @@ class StreamingPipeline:
         return self.decide.process(scores, self.time)
 
     def _score(self, window: np.ndarray) -> np.ndarray:
-        if self.logmel is None:
+        if not self.logmels:
             return self.model.scores(window[None])[0]
         follows = self.last_scored == self.frames - self.config.hop_frames
         self.last_scored = self.frames
-        features = self.logmel(window, follows)[None]
-        if self.extra_logmel:
-            features = (features,) + tuple(s(window, follows)[None] for s in self.extra_logmel)
-        return self.model.scores_of_features(features)[0]
+        features = tuple(s(window, follows)[None] for s in self.logmels)
+        return self.model.scores_of_features(features[0] if len(features) == 1 else features)[0]
 
     def flush(self) -> list:
         """End of stream: report a segment still open. A part hop left over is dropped (no hop ends in it)."""

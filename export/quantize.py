@@ -87,10 +87,11 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
             quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, per_channel=cfg.per_channel,
                              reduce_range=cfg.reduce_range, op_types_to_quantize=list(cfg.op_types))
         else:
-            if calibration is None or ArrayCalibrationReader(input_name, calibration).n == 0:
+            reader = ArrayCalibrationReader(input_name, calibration) if calibration is not None else None
+            if reader is None or reader.n == 0:
                 raise ValueError("static quantization needs calibration audio")
             method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}[cfg.calibration_method]
-            quantize_static(str(pre), str(dst), ArrayCalibrationReader(input_name, calibration), quant_format=QuantFormat.QDQ,
+            quantize_static(str(pre), str(dst), reader, quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=cfg.per_channel,
                             reduce_range=cfg.reduce_range, op_types_to_quantize=list(cfg.op_types), calibrate_method=method,
                             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
@@ -100,7 +101,7 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
     saved = compact_names(dst)
     return {"step": "quantize", "names_compacted_bytes": saved, "mode": cfg.mode, "per_channel": cfg.per_channel, "op_types": list(cfg.op_types),
             "reduce_range": cfg.reduce_range, "calibration_method": cfg.calibration_method if cfg.mode == "static" else None,
-            "calibration_windows": ArrayCalibrationReader(input_name, calibration).n if calibration is not None and cfg.mode == "static" else 0}
+            "calibration_windows": reader.n if cfg.mode == "static" else 0}
 
 
 def compact_names(path) -> int:
