@@ -49,9 +49,13 @@ class TCResNet(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(channels[-1], n_classes)
 
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """The last block's features before pooling, [batch, channels, frames / 8]."""
+        return self.blocks(self.stem(self.norm(x)))
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled features the head reads (what an auxiliary head can share)."""
-        return self.drop(self.blocks(self.stem(self.norm(x))).mean(-1))
+        return self.drop(self.frames(x).mean(-1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x))

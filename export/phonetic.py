@@ -20,11 +20,12 @@ WORD_LIST = Path("/usr/share/dict/words")
 _STRIP = re.compile(r"[ˈˌːˑ‿\-\s]")  # stress, length and linking marks: not phonemes
 
 
-def phonemize(texts: list) -> list:
-    """espeak-ng IPA of each text (one line each), stress and length marks removed."""
+def phonemize(texts: list, voice: str = "") -> list:
+    """espeak-ng IPA of each text (one line each), stress and length marks removed; `voice` an
+    espeak-ng voice (default: its own, British English)."""
     if not texts:
         return []
-    out = subprocess.run(["espeak-ng", "-q", "--ipa", "--stdin"], input="".join(f"{t}.\n" for t in texts),
+    out = subprocess.run(["espeak-ng", "-q", *(["-v", voice] if voice else []), "--ipa", "--stdin"], input="".join(f"{t}.\n" for t in texts),
                          capture_output=True, text=True, check=True, timeout=600).stdout.splitlines()
     out = [line for line in out if line.strip()]
     if len(out) != len(texts):

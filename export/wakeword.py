@@ -83,6 +83,11 @@ class WakewordConfig:
     smart mirror and snowboy. Measured at 0.5 with three seeds and not used by default: the mean
     recall at 1 false accept per hour rose by 2.9 points, on smart mirror, snowboy and view glass,
     while alexa fell on every seed, by 8.2 points on their mean (benchmarks/results/wakeword/channel).
+    ctc_weight: weight of a second auxiliary loss in which a head on the last block's frames spells
+    out, by CTC, the phonemes (espeak-ng's en-us IPA, letter by letter) of whole clips placed in the
+    window: synthesized positives and negatives of every voice and real Speech Commands words,
+    ctc_batch of them a step, so that the features the wake-word head pools are phonetic rather than
+    a template of the voices' renderings (0: off; the head is not exported).
     Measured and not used: mining hard negatives (recall at 1 false accept per hour on alexa fell
     from 97 % to 82 %); vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
@@ -126,6 +131,8 @@ class WakewordConfig:
     swa_epochs: int = 0
     slow: float = 0.0
     channel: float = 0.0
+    ctc_weight: float = 0.0
+    ctc_batch: int = 48
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
@@ -160,6 +167,8 @@ class WakewordConfig:
             raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if not (self.ctc_weight >= 0 and self.ctc_batch >= 1):
+            raise ValueError(f"ctc_weight must be >= 0 and ctc_batch >= 1, got {self.ctc_weight}, {self.ctc_batch}")
 
     @property
     def voices_seed(self) -> int:
@@ -259,6 +268,8 @@ class Pools:
             neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
                          for t in phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon)]
         self.tts_negative = _synthesize_all(neg_jobs)
+        self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs]
+        self._phones = None
         self.tts_seconds = time.time() - t0
         self.slow = cfg.slow
         if cfg.slow > 0:  # a slowed copy of every synthesized clip, drawn instead of it in `slow` of the draws
@@ -289,6 +300,22 @@ class Pools:
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}), {len(self.tts_negative)} TTS negatives "
             f"({len(self.confusable_texts)} confusable texts), {len(self.real_negative)} real negative clips {self.real_counts}, "
             f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
+
+    def phones(self) -> dict:
+        """The CTC targets (made once): {"inventory": IPA letters, "positive": the phrase's letter ids,
+        "tts_negative": one array per synthesized negative, "real": {index in real_negative: ids} for
+        the Speech Commands words (English; the other real clips are German or longer than a window)}."""
+        if self._phones is None:
+            from .phonetic import phonemize
+
+            real = {i: w for i, w in enumerate(self.real_words) if ":" not in w}
+            texts = sorted({self.phrase, *self.tts_negative_texts, *real.values()})
+            ipa = dict(zip(texts, phonemize(texts, voice="en-us")))
+            inventory = sorted({c for v in ipa.values() for c in v})
+            ids = {t: np.array([inventory.index(c) + 1 for c in v], np.int64) for t, v in ipa.items()}  # 0: CTC's blank
+            self._phones = {"inventory": inventory, "positive": ids[self.phrase],
+                            "tts_negative": [ids[t] for t in self.tts_negative_texts], "real": {i: ids[w] for i, w in real.items()}}
+        return self._phones
 
     def counts(self) -> dict:
         return {"tts_positives": len(self.positive), "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
@@ -374,7 +401,36 @@ def epoch_batches(pools: Pools, cfg: WakewordConfig, epoch: int, frontend: LogMe
         y = ys[i:i + cfg.batch]
         x = np.stack([positive_window(pools, rng, cfg.window, aug) if k else negative_window(pools, rng, cfg.window, aug)
                       for k in y])
-        yield frontend(x), y, *said_batch(pools, cfg, rng, frontend, aug)
+        yield frontend(x), y, *said_batch(pools, cfg, rng, frontend, aug), *spelled_batch(pools, cfg, epoch, i, frontend, aug)
+
+
+def spelled_batch(pools: Pools, cfg: WakewordConfig, epoch: int, step: int, frontend: LogMel, aug: AugmentConfig):
+    """(features, [phoneme ids]) of ctc_batch whole clips, each alone in the window at a random
+    place, in room and noise: a quarter synthesized positives, half synthesized negatives, a
+    quarter real Speech Commands words; or (None, None). Drawn from a generator of their own, so
+    the wake-word windows are those of a training without it."""
+    if cfg.ctc_weight <= 0:
+        return None, None
+    rng = np.random.default_rng([cfg.seed, epoch, step, 7])
+    phones = pools.phones()
+    real = sorted(phones["real"])
+    xs, ys = [], []
+    while len(xs) < cfg.ctc_batch:
+        r = rng.random()
+        if r < 0.25:
+            x, y = change_speed(pools.positive[rng.integers(len(pools.positive))], rng.uniform(*aug.speed)), phones["positive"]
+        elif r < 0.75 or not real:  # (no Speech Commands words when that folder is excluded)
+            k = rng.integers(len(pools.tts_negative))
+            x, y = change_speed(pools.tts_negative[k], rng.uniform(*aug.speed)), phones["tts_negative"][k]
+        else:
+            k = real[rng.integers(len(real))]
+            x, y = pools.real_negative[k], phones["real"][k]
+        if len(x) > cfg.window or not len(y):
+            continue  # only a clip wholly inside the window is spelled out whole
+        x = x / (rms(x) + 1e-9) * 0.1
+        xs.append(_finish(_crop(x, cfg.window, rng), rng, pools.noises, aug))
+        ys.append(y)
+    return frontend(np.stack(xs)), ys
 
 
 def said_batch(pools: Pools, cfg: WakewordConfig, rng: np.random.Generator, frontend: LogMel, aug: AugmentConfig):
@@ -400,7 +456,11 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4, channel_p=cfg.channel)
     net = TCResNet(2, frontend.cfg.n_mels, cfg.channels, cfg.kernel)
     aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))  # trained beside the model, never exported
-    params = list(net.parameters()) + (list(aux_head.parameters()) if cfg.aux_weight > 0 else [])
+    # the CTC head (never exported) is made only when used: its initialisation would move torch's generator
+    ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None
+    ctc_loss = torch.nn.CTCLoss(zero_infinity=True)
+    params = (list(net.parameters()) + (list(aux_head.parameters()) if cfg.aux_weight > 0 else [])
+              + (list(ctc_head.parameters()) if cfg.ctc_weight > 0 else []))
     steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
@@ -410,12 +470,20 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     for epoch in range(cfg.epochs):
         t0, total, n, correct = time.time(), 0.0, 0, 0
         net.train()
-        for x, y, xa, ya in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
-            f = net.embed(spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, time_width=8))
+        for x, y, xa, ya, xc, yc in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
+            parts = [p for p in (x, xa, xc) if p is not None]
+            frames = net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), gen, time_width=8))
+            na = len(y) + (0 if xa is None else len(xa))
+            f = net.drop(frames[:na].mean(-1))
             logits = net.head(f[:len(y)])
             loss = loss_fn(logits, torch.from_numpy(y))
             if xa is not None:
                 loss = loss + cfg.aux_weight * loss_fn(aux_head(f[len(y):]), torch.from_numpy(ya))
+            if xc is not None:
+                lp = torch.log_softmax(ctc_head(frames[na:]), 1).permute(2, 0, 1)  # [frames, batch, letters]
+                loss = loss + cfg.ctc_weight * ctc_loss(lp, torch.from_numpy(np.concatenate(yc)),
+                                                        torch.full((len(yc),), lp.shape[0], dtype=torch.long),
+                                                        torch.tensor([len(t) for t in yc]))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -449,7 +517,7 @@ def _average_weights(net, snapshots: list, batches, gen) -> None:
             state[k] = torch.stack([s[k] for s in snapshots]).mean(0)
     net.load_state_dict(state)
     inputs = (spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, time_width=8)
-              for x, _, xa, _ in batches())
+              for x, _, xa, _, _, _ in batches())
     update_bn(inputs, net)
     net.eval()
 

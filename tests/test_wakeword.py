@@ -181,7 +181,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=64, negatives=64, batch=32, espeak_voices=6,
                          piper_voices=2, kokoro_voices=2, hibari_voices=40, confusables=4, confusable_voices=1, random_phrases=6,
-                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=16)
+                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=16,
+                         ctc_weight=0.3, ctc_batch=8)  # the phonetic head trains beside it and is not exported
     out = tmp_path / "hey_edge.onnx"
     record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
     assert out.stat().st_size < 200_000
@@ -405,7 +406,7 @@ def test_weight_averaging_takes_the_mean_and_fresh_batchnorm_statistics():
         snapshots.append({k: v.detach().clone() for k, v in net.state_dict().items()})
     rng = np.random.default_rng(0)
     xs = [(rng.standard_normal((16, 40, 50)) * (1 + k)).astype(np.float32) for k in range(2)]
-    _average_weights(net, snapshots, lambda: iter([(x, None, None, None) for x in xs]), torch.Generator().manual_seed(5))
+    _average_weights(net, snapshots, lambda: iter([(x, None, None, None, None, None) for x in xs]), torch.Generator().manual_seed(5))
     for name, p in net.named_parameters():
         torch.testing.assert_close(p.data, torch.stack([s[name] for s in snapshots]).mean(0))
     gen = torch.Generator().manual_seed(5)
@@ -417,6 +418,60 @@ def test_weight_averaging_takes_the_mean_and_fresh_batchnorm_statistics():
     with pytest.raises(ValueError, match="swa_epochs"):
         from export.wakeword import WakewordConfig
         WakewordConfig(phrase="hey edge", epochs=4, swa_epochs=5)
+
+
+def test_ctc_targets_spell_the_phrase_and_the_english_words():
+    """ctc_weight: the targets are espeak-ng's en-us IPA letter by letter (0 is the blank), for the
+    phrase, every synthesized negative and the Speech Commands words; German EmoDB texts and the
+    other wake-word folders (longer than a window) get none."""
+    from types import SimpleNamespace
+
+    from export.phonetic import phonemize
+    from export.wakeword import Pools
+
+    pools = SimpleNamespace(phrase="alexa", tts_negative_texts=["alexis", "big red dog"], _phones=None,
+                            real_words=["yes", "emodb:a01", "wakewords:snowboy", "sheila"])
+    phones = Pools.phones(pools)
+    spell = lambda ids: "".join(phones["inventory"][i - 1] for i in ids)  # noqa: E731
+    assert spell(phones["positive"]) == phonemize(["alexa"], voice="en-us")[0] == "ɐlɛksə"
+    assert [spell(t) for t in phones["tts_negative"]] == phonemize(["alexis", "big red dog"], voice="en-us")
+    assert sorted(phones["real"]) == [0, 3] and spell(phones["real"][3]) == "ʃiːlə".replace("ː", "")
+    assert all(t.min() >= 1 for t in [phones["positive"], *phones["tts_negative"], *phones["real"].values()])
+    assert Pools.phones(pools) is phones  # made once
+
+
+def test_spelled_batch_holds_whole_clips_only():
+    """Each CTC example is one whole clip alone in the window: a clip longer than the window is
+    never drawn (its spelling would not match what is heard); off, nothing is drawn."""
+    from types import SimpleNamespace
+
+    from export.augment import AugmentConfig
+    from export.wakeword import WakewordConfig, spelled_batch
+
+    one = lambda n: np.ones(n, np.float32)  # noqa: E731
+    phones = {"inventory": list("abc"), "positive": np.array([1, 2]), "tts_negative": [np.array([3]), np.array([1, 3])],
+              "real": {1: np.array([2, 2, 1])}}
+    pools = SimpleNamespace(positive=[one(8000)], tts_negative=[one(6000), one(30000)], real_negative=[one(100), one(16000)],
+                            noises=[], phones=lambda: phones)
+    aug = AugmentConfig(speed=(1.0, 1.0), noise_p=0.0, reverb_p=0.0)
+    cfg = WakewordConfig(phrase="hey edge", ctc_weight=0.3, ctc_batch=64)
+    frontend = _CountingFrontend()
+    x, ys = spelled_batch(pools, cfg, 0, 0, frontend, aug)
+    lengths = [int(np.count_nonzero(w)) for w in frontend.seen]
+    assert len(ys) == len(lengths) == 64 and set(lengths) <= {8000, 6000, 16000} and len(set(lengths)) == 3
+    spelled = {8000: [1, 2], 6000: [3], 16000: [2, 2, 1]}
+    assert all(list(y) == spelled[n] for y, n in zip(ys, lengths))
+    assert spelled_batch(pools, WakewordConfig(phrase="hey edge"), 0, 0, frontend, aug) == (None, None)
+    with pytest.raises(ValueError, match="ctc_weight"):
+        WakewordConfig(phrase="hey edge", ctc_weight=-1)
+
+
+class _CountingFrontend:
+    """Stands in for LogMel: keeps the windows it is given."""
+
+    def __call__(self, x):
+        self.seen = x
+        return x
 
 
 def test_speaking_seconds_and_quarters():
