@@ -88,10 +88,9 @@ class WakewordConfig:
     window: synthesized positives and negatives of every voice and real Speech Commands words,
     ctc_batch of them a step, so that the features the wake-word head pools are phonetic rather than
     a template of the voices' renderings (0: off; the head is not exported). Measured at 0.3 with two
-    seeds and not used by default: at 5-10 false accepts per hour it caught more real people on
-    seed 0, but at 1 it let more real speech through, alexa falling on both seeds (51 and 91 %
-    against 99 and 96 %) and the mean over the four phrases from 71.2 to 67.5 %
-    (benchmarks/results/wakeword/ctc).
+    seeds and not used by default: the mean recall over the four phrases rose at 0.5 false accepts
+    per hour (63.0 against 54.4 %) and fell at 1 (69.8 against 71.2 %), each phrase moving both ways
+    between the seeds (benchmarks/results/wakeword/ctc).
     Measured and not used: mining hard negatives (recall at 1 false accept per hour on alexa fell
     from 97 % to 82 %); vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
