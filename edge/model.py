@@ -6,6 +6,7 @@ a model is from its file name.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -133,6 +134,10 @@ def resolve(model: str) -> Path:
     return Path(str(path))
 
 
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@functools.lru_cache(maxsize=None)
 def _int8_may_saturate() -> bool:
     """True on an x86 CPU without VNNI (AVX2 alone): there ONNX Runtime's fused u8s8 kernels sum
     pairs of products in 16 bits, which saturates on full-range int8 weights (the commands model's
@@ -142,7 +147,7 @@ def _int8_may_saturate() -> bool:
     if platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86"):
         return False
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = CPUINFO.read_text()
     except OSError:
         return False
     return "avx2" in flags and "vnni" not in flags

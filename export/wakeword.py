@@ -463,7 +463,7 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None
     ctc_loss = torch.nn.CTCLoss(zero_infinity=True)
     params = (list(net.parameters()) + (list(aux_head.parameters()) if cfg.aux_weight > 0 else [])
-              + (list(ctc_head.parameters()) if cfg.ctc_weight > 0 else []))
+              + (list(ctc_head.parameters()) if ctc_head is not None else []))
     steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)

@@ -125,3 +125,38 @@ def test_integer_multichannel_arrays_are_scaled_before_mixing(data_root):
     pcm = (np.clip(resample_poly(x, 3, 1), -1, 1 - 1 / 32768) * 32768).astype(np.int16)
     stereo = np.stack([pcm, pcm], axis=1)
     assert classify({"sampling_rate": 48_000, "array": stereo})[0]["label"] == "yes"
+
+
+def test_int8_fallback_is_exact_and_chosen_for_avx2_without_vnni(monkeypatch, tmp_path, data_root):
+    """On an x86 CPU with AVX2 and no VNNI the sessions run quantized ops through float (ONNX
+    Runtime's fused u8s8 kernels saturate there); those scores equal the unoptimized graph's."""
+    import glob
+
+    import onnxruntime as ort
+
+    import edge.model as em
+
+    for flags, expected in (("flags : sse avx2 fma", "1"), ("flags : avx2 avx512f avx512_vnni", "")):
+        (tmp_path / "cpuinfo").write_text(flags)
+        monkeypatch.setattr(em, "CPUINFO", tmp_path / "cpuinfo")
+        monkeypatch.setattr("platform.machine", lambda: "x86_64")
+        em._int8_may_saturate.cache_clear()
+        opts = em.session_options(1)
+        try:
+            got = opts.get_session_config_entry("session.disable_quant_qdq")
+        except RuntimeError:  # not set
+            got = ""
+        assert got == expected, flags
+    em._int8_may_saturate.cache_clear()
+    model = em.Model("commands")
+    files = sorted(glob.glob(str(data_root / "speech_commands" / "*" / "*.flac")))[::80][:30]
+    x = np.stack([np.pad(sf.read(f, dtype="float32")[0], (0, 16000))[:16000] for f in files])
+    feed = model.feed(model.features(x))
+    (tmp_path / "cpuinfo").write_text("flags : avx2")
+    em._int8_may_saturate.cache_clear()
+    fallback = ort.InferenceSession(str(model.path), em.session_options(1), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    plain = em.session_options(1)
+    plain.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    reference = ort.InferenceSession(str(model.path), plain, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    np.testing.assert_allclose(fallback, reference, atol=1e-4)
+    em._int8_may_saturate.cache_clear()
