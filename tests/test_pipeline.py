@@ -160,3 +160,19 @@ def test_int8_fallback_is_exact_and_chosen_for_avx2_without_vnni(monkeypatch, tm
     reference = ort.InferenceSession(str(model.path), plain, providers=["CPUExecutionProvider"]).run(None, feed)[0]
     np.testing.assert_allclose(fallback, reference, atol=1e-4)
     em._int8_may_saturate.cache_clear()
+
+
+def test_int8_fallback_benchmark_times_two_different_sessions():
+    """benchmarks.int8_fallback weighs the fallback against the fused kernels: its two arms must be
+    two sessions, one with the fallback and one without, whatever this CPU would pick."""
+    from benchmarks.int8_fallback import load
+
+    def entry(model):
+        try:
+            return model.session.get_session_options().get_session_config_entry("session.disable_quant_qdq")
+        except RuntimeError:  # not set
+            return ""
+
+    fused, fallback = load("gender", False), load("gender", True)
+    assert fused is not fallback
+    assert (entry(fused), entry(fallback)) == ("", "1")
