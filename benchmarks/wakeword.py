@@ -19,7 +19,9 @@ mean of the models of seeds 0..N-1, all trained on the seed-0 model's synthesize
 (OUT/models/<keyword>_f<K>_x<N>.onnx, merged from the seed-0 model above and
 <keyword>_f<K>_m<S>.onnx; tests/test_wakeword.py checks that this merge is what --models
 ships), reported beside the single models as "ours, N models"; --member S measures the seed-S member
-alone ("ours, seed S"). --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
+alone ("ours, seed S"); --seeds S,S,... measures the mean of other already-trained members
+(e.g. 0,2: OUT/models/<keyword>_f<K>_s0-2.onnx into OUT/ours_seeds0-2.json, "ours, seeds 0+2"),
+so that every pair of seeds can be read, not only 0 and 1. --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
 ``--train --set hibari_voices=250 --out OUT/hibari``.
 
 Every model runs through the edge runtime's own streaming pipeline (VAD, 100 ms hop, smoothing,
@@ -67,6 +69,17 @@ def parse_settings(items: list) -> dict:
         except json.JSONDecodeError:
             out[name] = value
     return out
+
+
+def parse_seeds(text: str) -> list:
+    """'0,2' -> [0, 2]: two or more distinct seeds >= 0."""
+    try:
+        seeds = [int(x) for x in text.split(",")]
+    except ValueError:
+        seeds = []
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"--seeds wants two or more distinct seeds >= 0, comma-separated; got {text!r}")
+    return seeds
 
 
 def model_path(out: Path, keyword: str, fold: int, seed: int = 0) -> Path:
@@ -209,6 +222,7 @@ def main(argv=None) -> int:
     ap.add_argument("--models", type=int, default=1, metavar="N",
                     help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
     ap.add_argument("--member", type=int, metavar="S", help="measure the seed-S member of --models alone (S >= 1, already trained)")
+    ap.add_argument("--seeds", metavar="S,S,...", help="measure the mean of the models of these seeds (already trained; e.g. 0,2)")
     a = ap.parse_args(argv)
     root, out = Path(a.data).resolve(), Path(a.out)
     if not root.is_dir():
@@ -221,8 +235,18 @@ def main(argv=None) -> int:
         return 2
     try:
         settings = parse_settings(a.set)
+        seeds = parse_seeds(a.seeds) if a.seeds is not None else None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if seeds and (a.train or a.member is not None or a.models > 1):
+        print("error: --seeds measures models already trained: not with --train, --member or --models", file=sys.stderr)
+        return 2
+    missing = [str(p) for kw in keywords for k in range(FOLDS) for p in
+               ([model_path(out, kw, k, s) for s in seeds] if seeds else [model_path(out, kw, k, a.member)] if a.member else [])
+               if not p.exists()]
+    if missing:
+        print(f"error: not trained yet: {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""), file=sys.stderr)
         return 2
     if a.train:
         from export.data import data_root
@@ -246,7 +270,16 @@ def main(argv=None) -> int:
             for k, path in enumerate(merged):
                 mean_of_models([model_path(out, kw, k, s) for s in range(a.models)], path)
             models[kw] = merged
-    results_path = out / ("ours.json" if a.models == 1 and a.member is None else
+    if seeds:
+        from export.ensemble import mean_of_models
+
+        tag = "-".join(map(str, seeds))
+        for kw in keywords:
+            models[kw] = [out / "models" / f"{kw}_f{k}_s{tag}.onnx" for k in range(FOLDS)]
+            for k, path in enumerate(models[kw]):
+                mean_of_models([model_path(out, kw, k, s) for s in seeds], path)
+    results_path = out / (f"ours_seeds{'-'.join(map(str, seeds))}.json" if seeds else
+                          "ours.json" if a.models == 1 and a.member is None else
                           f"ours_x{a.models}.json" if a.member is None else f"ours_m{a.member}.json")
     results = {}
     for kw in keywords:
@@ -273,6 +306,8 @@ def write_reports(out: Path) -> None:
     single = json.loads((out / "ours.json").read_text()) if (out / "ours.json").exists() else {}
     ensembles = {f"ours, seed {p.stem.split('_m')[1]}": json.loads(p.read_text()) for p in sorted(out.glob("ours_m*.json"))}
     ensembles.update({f"ours, {p.stem.split('_x')[1]} models": json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))})
+    ensembles.update({f"ours, seeds {p.stem.split('_seeds')[1].replace('-', '+')}": json.loads(p.read_text())
+                      for p in sorted(out.glob("ours_seeds*.json"))})
     plot(single, {**ensembles, **peers}, out / "det.png")
     (out / "report.md").write_text(report(single, {**ensembles, **peers}))
 

@@ -245,6 +245,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     (["wakeword", "", "-o", "x.onnx"], "phrase"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--exclude", "radio"], "unknown sources"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--data", "/nonexistent/data"], "not found"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--ctc-weight", "-1"], "ctc_weight"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -507,3 +508,38 @@ def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     assert bandwidth_hz(burst) > 7800
     phone = sosfilt(butter(8, 3400, fs=16000, output="sos"), burst).astype(np.float32)
     assert 3200 < bandwidth_hz(phone) < 3800
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "0"], "two or more distinct seeds"),
+    (["--seeds", "0,0"], "two or more distinct seeds"),
+    (["--seeds", "0,x"], "two or more distinct seeds"),
+    (["--seeds", "0,2", "--train"], "not with --train"),
+    (["--seeds", "0,2", "--keywords", "alexa"], "not trained yet"),
+    (["--member", "2", "--keywords", "alexa"], "not trained yet"),
+])
+def test_wakeword_benchmark_bad_seeds_are_one_line(tmp_path, data_root, args, message):
+    """benchmarks.wakeword --seeds / --member read models already trained: a wrong list or a missing
+    model is one line and exit 2, before anything is measured or written."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-m", "benchmarks.wakeword", *args, "--data", str(data_root), "--out", str(tmp_path)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, data_root):
+    """edge-export wakeword's options land in the WakewordConfig it trains with (defaults otherwise)."""
+    import export.cli as cli
+    import export.wakeword as W
+
+    seen = []
+    monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
+    args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
+    assert cli.main(args + ["--ctc-weight", "0.3", "--models", "2", "--seed", "4"]) == 0
+    assert cli.main(args) == 0 and len(seen) == 2
+    assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase) == (0.3, 2, 4, "hey edge")
+    assert (seen[1].ctc_weight, seen[1].models, seen[1].seed) == (W.WakewordConfig.ctc_weight, 1, 0)
