@@ -21,7 +21,9 @@ mean of the models of seeds 0..N-1, all trained on the seed-0 model's synthesize
 ships), reported beside the single models as "ours, N models"; --member S measures the seed-S member
 alone ("ours, seed S"); --seeds S,S,... measures the mean of other already-trained members
 (e.g. 0,2: OUT/models/<keyword>_f<K>_s0-2.onnx into OUT/ours_seeds0-2.json, "ours, seeds 0+2"),
-so that every pair of seeds can be read, not only 0 and 1. --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
+so that every pair of seeds can be read, not only 0 and 1; NAME:S takes seed S of the benchmark
+folder NAME beside OUT (e.g. --seeds 0,recipe:0 --out OUT/ctc: a model of each recipe).
+--set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
 ``--train --set hibari_voices=250 --out OUT/hibari``.
 
 Every model runs through the edge runtime's own streaming pipeline (VAD, 100 ms hop, smoothing,
@@ -72,14 +74,23 @@ def parse_settings(items: list) -> dict:
 
 
 def parse_seeds(text: str) -> list:
-    """'0,2' -> [0, 2]: two or more distinct seeds >= 0."""
-    try:
-        seeds = [int(x) for x in text.split(",")]
-    except ValueError:
-        seeds = []
-    if len(seeds) < 2 or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ValueError(f"--seeds wants two or more distinct seeds >= 0, comma-separated; got {text!r}")
+    """'0,2,ctc:1' -> [('', 0), ('', 2), ('ctc', 1)]: two or more distinct members, each a seed >= 0 of
+    OUT's models or NAME:SEED, the seed-SEED model of the benchmark folder NAME beside OUT."""
+    seeds = []
+    for item in text.split(","):
+        name, _, seed = item.rpartition(":")
+        if not seed.isdigit() or "-" in name or "/" in name:
+            seeds = []
+            break
+        seeds.append((name, int(seed)))
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds wants two or more distinct seeds >= 0 (or NAME:SEED of a folder beside --out), comma-separated; got {text!r}")
     return seeds
+
+
+def seeds_tag(seeds: list) -> str:
+    """[('', 0), ('ctc', 1)] -> '0-ctc.1', for file names; shown as '0+ctc.1'."""
+    return "-".join(f"{name}.{seed}" if name else str(seed) for name, seed in seeds)
 
 
 def model_path(out: Path, keyword: str, fold: int, seed: int = 0) -> Path:
@@ -222,7 +233,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models", type=int, default=1, metavar="N",
                     help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
     ap.add_argument("--member", type=int, metavar="S", help="measure the seed-S member of --models alone (S >= 1, already trained)")
-    ap.add_argument("--seeds", metavar="S,S,...", help="measure the mean of the models of these seeds (already trained; e.g. 0,2)")
+    ap.add_argument("--seeds", metavar="S,S,...", help="measure the mean of the models of these seeds (already trained; e.g. 0,2), "
+                    "NAME:S for seed S of the benchmark folder NAME beside --out")
     a = ap.parse_args(argv)
     root, out = Path(a.data).resolve(), Path(a.out)
     if not root.is_dir():
@@ -243,7 +255,7 @@ def main(argv=None) -> int:
         print("error: --seeds measures models already trained: not with --train, --member or --models", file=sys.stderr)
         return 2
     missing = [str(p) for kw in keywords for k in range(FOLDS) for p in
-               ([model_path(out, kw, k, s) for s in seeds] if seeds else [model_path(out, kw, k, a.member)] if a.member else [])
+               ([model_path(out.parent / name if name else out, kw, k, s) for name, s in seeds] if seeds else [model_path(out, kw, k, a.member)] if a.member else [])
                if not p.exists()]
     if missing:
         print(f"error: not trained yet: {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""), file=sys.stderr)
@@ -273,12 +285,12 @@ def main(argv=None) -> int:
     if seeds:
         from export.ensemble import mean_of_models
 
-        tag = "-".join(map(str, seeds))
+        tag = seeds_tag(seeds)
         for kw in keywords:
             models[kw] = [out / "models" / f"{kw}_f{k}_s{tag}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
-                mean_of_models([model_path(out, kw, k, s) for s in seeds], path)
-    results_path = out / (f"ours_seeds{'-'.join(map(str, seeds))}.json" if seeds else
+                mean_of_models([model_path(out.parent / name if name else out, kw, k, s) for name, s in seeds], path)
+    results_path = out / (f"ours_seeds{seeds_tag(seeds)}.json" if seeds else
                           "ours.json" if a.models == 1 and a.member is None else
                           f"ours_x{a.models}.json" if a.member is None else f"ours_m{a.member}.json")
     results = {}

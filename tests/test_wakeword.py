@@ -294,6 +294,13 @@ def test_ablation_tool_bad_input_is_one_line(tmp_path, args, message):
     assert not list(tmp_path.iterdir())
 
 
+def test_wakeword_benchmark_seeds_name_members_of_this_folder_or_one_beside_it():
+    from benchmarks.wakeword import parse_seeds, seeds_tag
+
+    seeds = parse_seeds("0,2,ctc:1")
+    assert seeds == [("", 0), ("", 2), ("ctc", 1)] and seeds_tag(seeds) == "0-2-ctc.1"
+
+
 def test_ablation_settings_parse_as_json():
     from benchmarks.wakeword import parse_settings
 
@@ -514,7 +521,9 @@ def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     (["--seeds", "0"], "two or more distinct seeds"),
     (["--seeds", "0,0"], "two or more distinct seeds"),
     (["--seeds", "0,x"], "two or more distinct seeds"),
+    (["--seeds", "0,a/b:1"], "two or more distinct seeds"),
     (["--seeds", "0,2", "--train"], "not with --train"),
+    (["--seeds", "0,other:2", "--keywords", "alexa"], "not trained yet"),
     (["--seeds", "0,2", "--keywords", "alexa"], "not trained yet"),
     (["--member", "2", "--keywords", "alexa"], "not trained yet"),
 ])
