@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import edge.model as edge_model
-from edge.model import Model
+from edge.model import Model, ModelError
 
 ROUNDS, CALLS = 60, 10
 
@@ -67,11 +67,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/latency"))
     ap.add_argument("--models", default=",".join(edge_model.shipped_models()))
     a = ap.parse_args(argv)
-    a.out.mkdir(parents=True, exist_ok=True)
     result = {"cpu": cpu(), "models": {}}
     for name in a.models.split(","):
-        result["models"][name] = time_model(name)
+        try:
+            result["models"][name] = time_model(name)
+        except ModelError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print(name, {k: round(v) for k, v in result["models"][name]["median_us"].items()}, flush=True)
+    a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "int8_fallback.json").write_text(json.dumps(result, indent=1))
     c = result["cpu"]
     lines = [f"# Exact int8 fallback against the fused u8s8 kernels ({c['model']}; AVX2 {c['avx2']}, VNNI {c['vnni']}; "
