@@ -36,17 +36,13 @@ def cpu() -> dict:
             "fallback_chosen": edge_model._int8_may_saturate()}
 
 
-def load(name: str, fallback: bool):
-    chosen = edge_model._int8_may_saturate
-    edge_model._int8_may_saturate = lambda: fallback
-    try:
-        return Model(name)  # not edge.api.load_model: it keeps one model per name
-    finally:
-        edge_model._int8_may_saturate = chosen
+def sessions(name: str) -> dict:
+    """The two arms. Model, not edge.api.load_model: that keeps one model per name, and the two would be one."""
+    return {"fused": Model(name, exact_int8=False), "fallback": Model(name, exact_int8=True)}
 
 
 def time_model(name: str) -> dict:
-    arms = {"fused": load(name, False), "fallback": load(name, True)}
+    arms = sessions(name)
     n = arms["fused"].spec.window_samples
     window = (np.random.default_rng(0).standard_normal(n) * 0.05).astype(np.float32)[None]
     feats = {k: m.features(window) for k, m in arms.items()}

@@ -254,9 +254,14 @@ def main(argv=None) -> int:
     if seeds and (a.train or a.member is not None or a.models > 1):
         print("error: --seeds measures models already trained: not with --train, --member or --models", file=sys.stderr)
         return 2
-    missing = [str(p) for kw in keywords for k in range(FOLDS) for p in
-               ([model_path(out.parent / name if name else out, kw, k, s) for name, s in seeds] if seeds else [model_path(out, kw, k, a.member)] if a.member else [])
-               if not p.exists()]
+
+    def members(kw: str, k: int) -> list:
+        """The trained models --seeds averages (or --member reads) for fold k of a wake word."""
+        if seeds:
+            return [model_path(out.parent / name if name else out, kw, k, s) for name, s in seeds]
+        return [model_path(out, kw, k, a.member)] if a.member else []
+
+    missing = [str(p) for kw in keywords for k in range(FOLDS) for p in members(kw, k) if not p.exists()]
     if missing:
         print(f"error: not trained yet: {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""), file=sys.stderr)
         return 2
@@ -289,7 +294,7 @@ def main(argv=None) -> int:
         for kw in keywords:
             models[kw] = [out / "models" / f"{kw}_f{k}_s{tag}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
-                mean_of_models([model_path(out.parent / name if name else out, kw, k, s) for name, s in seeds], path)
+                mean_of_models(members(kw, k), path)
     results_path = out / (f"ours_seeds{seeds_tag(seeds)}.json" if seeds else
                           "ours.json" if a.models == 1 and a.member is None else
                           f"ours_x{a.models}.json" if a.member is None else f"ours_m{a.member}.json")

@@ -153,11 +153,13 @@ def _int8_may_saturate() -> bool:
     return "avx2" in flags and "vnni" not in flags
 
 
-def session_options(threads: int = DEFAULT_THREADS):
+def session_options(threads: int = DEFAULT_THREADS, exact_int8: Optional[bool] = None):
+    """exact_int8: run each quantized op as dequantize -> float op -> quantize (exact, slower) rather
+    than through the fused u8s8 kernels; None: where those may saturate (_int8_may_saturate)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    if _int8_may_saturate():  # run each quantized op as dequantize -> float op -> quantize: exact, slower
+    if _int8_may_saturate() if exact_int8 is None else exact_int8:
         opts.add_session_config_entry("session.disable_quant_qdq", "1")
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -170,12 +172,12 @@ def session_options(threads: int = DEFAULT_THREADS):
 class Model:
     """An ONNX classifier and its front end: ``scores(window) -> probabilities per label``."""
 
-    def __init__(self, model: str = "commands", threads: int = DEFAULT_THREADS):
+    def __init__(self, model: str = "commands", threads: int = DEFAULT_THREADS, exact_int8: Optional[bool] = None):
         import onnxruntime as ort
 
         self.path = resolve(model)
         try:
-            self.session = ort.InferenceSession(str(self.path), session_options(threads), providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.path), session_options(threads, exact_int8), providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for unreadable graphs
             raise ModelError(f"{self.path}: not a loadable ONNX model ({str(e).splitlines()[0][:160]})") from None
         meta = self.session.get_modelmeta().custom_metadata_map

@@ -127,6 +127,13 @@ def test_integer_multichannel_arrays_are_scaled_before_mixing(data_root):
     assert classify({"sampling_rate": 48_000, "array": stereo})[0]["label"] == "yes"
 
 
+def _exact_int8_entry(opts) -> str:
+    try:
+        return opts.get_session_config_entry("session.disable_quant_qdq")
+    except RuntimeError:  # not set
+        return ""
+
+
 def test_int8_fallback_is_exact_and_chosen_for_avx2_without_vnni(monkeypatch, tmp_path, data_root):
     """On an x86 CPU with AVX2 and no VNNI the sessions run quantized ops through float (ONNX
     Runtime's fused u8s8 kernels saturate there); those scores equal the unoptimized graph's."""
@@ -141,12 +148,7 @@ def test_int8_fallback_is_exact_and_chosen_for_avx2_without_vnni(monkeypatch, tm
         monkeypatch.setattr(em, "CPUINFO", tmp_path / "cpuinfo")
         monkeypatch.setattr("platform.machine", lambda: "x86_64")
         em._int8_may_saturate.cache_clear()
-        opts = em.session_options(1)
-        try:
-            got = opts.get_session_config_entry("session.disable_quant_qdq")
-        except RuntimeError:  # not set
-            got = ""
-        assert got == expected, flags
+        assert _exact_int8_entry(em.session_options(1)) == expected, flags
     em._int8_may_saturate.cache_clear()
     model = em.Model("commands")
     files = sorted(glob.glob(str(data_root / "speech_commands" / "*" / "*.flac")))[::80][:30]
@@ -163,16 +165,11 @@ def test_int8_fallback_is_exact_and_chosen_for_avx2_without_vnni(monkeypatch, tm
 
 
 def test_int8_fallback_benchmark_times_two_different_sessions():
-    """benchmarks.int8_fallback weighs the fallback against the fused kernels: its two arms must be
-    two sessions, one with the fallback and one without, whatever this CPU would pick."""
-    from benchmarks.int8_fallback import load
+    """Model(exact_int8=...) overrides the CPU check: benchmarks.int8_fallback's two arms are two
+    sessions, one with the fallback and one without, whatever this CPU would pick."""
+    from benchmarks.int8_fallback import sessions
 
-    def entry(model):
-        try:
-            return model.session.get_session_options().get_session_config_entry("session.disable_quant_qdq")
-        except RuntimeError:  # not set
-            return ""
-
-    fused, fallback = load("gender", False), load("gender", True)
+    arms = sessions("gender")
+    fused, fallback = arms["fused"], arms["fallback"]
     assert fused is not fallback
-    assert (entry(fused), entry(fallback)) == ("", "1")
+    assert (_exact_int8_entry(fused.session.get_session_options()), _exact_int8_entry(fallback.session.get_session_options())) == ("", "1")
