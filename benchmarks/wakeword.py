@@ -233,6 +233,9 @@ def main(argv=None) -> int:
     ap.add_argument("--models", type=int, default=1, metavar="N",
                     help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
     ap.add_argument("--member", type=int, metavar="S", help="measure the seed-S member of --models alone (S >= 1, already trained)")
+    ap.add_argument("--gate", type=float, default=0.0, metavar="P",
+                    help="with --models N or --seeds: merge as edge-export wakeword --gate P does (the other members run only "
+                         "where seed 0's model gives at least P; export/ensemble.py), into files and results named _gate<P>")
     ap.add_argument("--seeds", metavar="S,S,...", help="measure the mean of the models of these seeds (already trained; e.g. 0,2), "
                     "NAME:S for seed S of the benchmark folder NAME beside --out")
     a = ap.parse_args(argv)
@@ -242,6 +245,10 @@ def main(argv=None) -> int:
         return 2
     (out / "models").mkdir(parents=True, exist_ok=True)
     keywords = [k for k in a.keywords.split(",") if k]
+    if not 0 <= a.gate < 1 or (a.gate and a.models == 1 and not a.seeds):
+        print("error: --gate wants a probability in [0, 1) and --models N > 1 or --seeds", file=sys.stderr)
+        return 2
+    gate_tag = f"_gate{a.gate:g}" if a.gate else ""
     if a.models < 1 or (a.member is not None and (a.member < 1 or a.models > 1 or a.train)):
         print("error: --models must be at least 1; --member S needs S >= 1, and neither --models nor --train", file=sys.stderr)
         return 2
@@ -283,21 +290,21 @@ def main(argv=None) -> int:
         from export.ensemble import mean_of_models
 
         for kw in keywords:
-            merged = [out / "models" / f"{kw}_f{k}_x{a.models}.onnx" for k in range(FOLDS)]
+            merged = [out / "models" / f"{kw}_f{k}_x{a.models}{gate_tag}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(merged):
-                mean_of_models([model_path(out, kw, k, s) for s in range(a.models)], path)
+                mean_of_models([model_path(out, kw, k, s) for s in range(a.models)], path, gate=a.gate)
             models[kw] = merged
     if seeds:
         from export.ensemble import mean_of_models
 
         tag = seeds_tag(seeds)
         for kw in keywords:
-            models[kw] = [out / "models" / f"{kw}_f{k}_s{tag}.onnx" for k in range(FOLDS)]
+            models[kw] = [out / "models" / f"{kw}_f{k}_s{tag}{gate_tag}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
-                mean_of_models(members(kw, k), path)
-    results_path = out / (f"ours_seeds{seeds_tag(seeds)}.json" if seeds else
+                mean_of_models(members(kw, k), path, gate=a.gate)
+    results_path = out / (f"ours_seeds{seeds_tag(seeds)}{gate_tag}.json" if seeds else
                           "ours.json" if a.models == 1 and a.member is None else
-                          f"ours_x{a.models}.json" if a.member is None else f"ours_m{a.member}.json")
+                          f"ours_x{a.models}{gate_tag}.json" if a.member is None else f"ours_m{a.member}.json")
     results = {}
     for kw in keywords:
         results[kw] = measure(models[kw], kw, root)
@@ -322,9 +329,13 @@ def write_reports(out: Path) -> None:
     peers = json.loads(peers_path.read_text()).get("peers", {}) if peers_path.exists() else {}
     single = json.loads((out / "ours.json").read_text()) if (out / "ours.json").exists() else {}
     ensembles = {f"ours, seed {p.stem.split('_m')[1]}": json.loads(p.read_text()) for p in sorted(out.glob("ours_m*.json"))}
-    ensembles.update({f"ours, {p.stem.split('_x')[1]} models": json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))})
-    ensembles.update({f"ours, seeds {p.stem.split('_seeds')[1].replace('-', '+')}": json.loads(p.read_text())
-                      for p in sorted(out.glob("ours_seeds*.json"))})
+
+    def label(stem: str, key: str, what: str) -> str:  # "ours_x3_gate0.05" -> "ours, 3 models, gate 0.05"
+        tag, _, gate = stem.split(key, 1)[1].partition("_gate")
+        return what.format(tag.replace("-", "+")) + (f", gate {gate}" if gate else "")
+
+    ensembles.update({label(p.stem, "_x", "ours, {} models"): json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))})
+    ensembles.update({label(p.stem, "_seeds", "ours, seeds {}"): json.loads(p.read_text()) for p in sorted(out.glob("ours_seeds*.json"))})
     plot(single, {**ensembles, **peers}, out / "det.png")
     (out / "report.md").write_text(report(single, {**ensembles, **peers}))
 

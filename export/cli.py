@@ -105,7 +105,11 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1, on the same synthesized clips) and ship the mean of their "
-                        "scores in one graph: steadier, at N times the training time (not the synthesis) and model CPU (default 1)")
+                        "scores in one graph: steadier, at N times the training time (not the synthesis); with --gate, about one "
+                        "model's CPU (default 1)")
+    w.add_argument("--gate", type=float, metavar="P",
+                   help="with --models N: the other models run only where the first gives the phrase at least this "
+                        "probability, so N models cost about one model's CPU; 0 = always (default 0.05; below any threshold in use)")
     w.add_argument("--ctc-weight", type=float, metavar="W",
                    help="weight of a phonetic (CTC) auxiliary loss while training, 0 = off (default 0): measured with 3 seeds, "
                         "the mean of 2-3 such models caught more real people on the dev phrases than the recipe's, while single "
@@ -222,7 +226,7 @@ def cmd_wakeword(a) -> dict:
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
     options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
                ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
-               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight))
+               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)

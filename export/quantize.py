@@ -105,33 +105,41 @@ def quantize(src: Path, dst: Path, cfg: QuantizeConfig, calibration: np.ndarray 
 
 
 def compact_names(path) -> int:
-    """Rename a graph's inner tensors and nodes to short ids ("t1f", "n2a") in place; the graph's
-    inputs and outputs keep their names. The quantizer's names ("/stem/stem.2/Relu_output_0_
-    QuantizeLinear_Output") took 18.7 KB of the 97.5 KB commands model.
-    Graphs with external data or subgraphs are left as they are. Returns the bytes saved."""
+    """Rename a graph's inner tensors and nodes to short ids ("t1f", "n2a") in place, in its
+    subgraphs too (an If's branches, export.ensemble); the graph's inputs and outputs keep their
+    names. The quantizer's names ("/stem/stem.2/Relu_output_0_QuantizeLinear_Output") took 18.7 KB
+    of the 97.5 KB commands model. Graphs with external data are left as they are. Returns the
+    bytes saved."""
     import onnx
 
     path = Path(path)
     m = onnx.load(str(path), load_external_data=False)
     g = m.graph
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in g.initializer) or \
-            any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in g.node for a in n.attribute):
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in g.initializer):
         return 0
     keep = {v.name for v in g.input} | {v.name for v in g.output}
     names: dict = {}
+    count = [0]
 
     def short(name: str) -> str:
         if not name or name in keep:
             return name
         return names.setdefault(name, f"t{len(names):x}")
 
-    for i, node in enumerate(g.node):
-        node.name = f"n{i:x}"
-        rename_tensors(node, short)
-    for t in g.initializer:
-        t.name = short(t.name)
-    for v in g.value_info:
-        v.name = short(v.name)
+    def walk(graph) -> None:  # names are unique across a model's scopes, so one map serves them all
+        for node in graph.node:
+            node.name = f"n{count[0]:x}"
+            count[0] += 1
+            rename_tensors(node, short)
+            for a in node.attribute:
+                for sub in ([a.g] if a.type == onnx.AttributeProto.GRAPH else a.graphs if a.type == onnx.AttributeProto.GRAPHS else []):
+                    walk(sub)
+        for t in graph.initializer:
+            t.name = short(t.name)
+        for v in (*graph.value_info, *(graph.output if graph is not g else ()), *(graph.input if graph is not g else ())):
+            v.name = short(v.name)
+
+    walk(g)
     before = path.stat().st_size
     onnx.save(m, str(path))
     return before - path.stat().st_size

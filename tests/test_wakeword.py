@@ -215,6 +215,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     import onnxruntime as ort
 
     from edge.features import LogMel
+    from edge.model import session_options
     from export.ensemble import mean_of_models
     from export.wakeword import WakewordConfig, build_one, build_wakeword
 
@@ -230,19 +231,69 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     for k, m in enumerate(members):
         build_one(m, WakewordConfig(**{**record["train_config"], "seed": k, "voice_seed": 0, "models": 1}), data_root, log=lambda *_: None)
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
-    logits = [ort.InferenceSession(str(p)).run(None, {"features": x})[0] for p in [tmp_path / "two.onnx"] + members]
-    np.testing.assert_allclose(logits[0], (logits[1] + logits[2]) / 2, rtol=1e-5, atol=1e-5)
+    # exact int8 arithmetic: onnxruntime fuses the quantized ops of the main graph, not those inside the gate's branch
+    exact = session_options(1, exact_int8=True)
+    logits = [ort.InferenceSession(str(p), exact).run(None, {"features": x})[0] for p in [tmp_path / "two.onnx"] + members]
     assert not np.allclose(logits[1], logits[2]), "two seeds, two different models"
-    mean_of_models(members, tmp_path / "merged.onnx")
-    merged = ort.InferenceSession(str(tmp_path / "merged.onnx")).run(None, {"features": x})[0]
+    mean_of_models(members, tmp_path / "merged.onnx", gate=cfg.gate)
+    merged = ort.InferenceSession(str(tmp_path / "merged.onnx"), exact).run(None, {"features": x})[0]
     np.testing.assert_array_equal(merged, logits[0])
+    first = np.exp(logits[1]) / np.exp(logits[1]).sum(1, keepdims=True)
+    gated = (first[:, 1] >= cfg.gate)[:, None]
+    np.testing.assert_allclose(logits[0], np.where(gated, (logits[1] + logits[2]) / 2, logits[1]), rtol=1e-5, atol=1e-5)
     assert Model(str(tmp_path / "two.onnx")).labels == ("_background_", "hey edge")
     with pytest.raises(ValueError, match="at least two"):
         mean_of_models(members[:1], tmp_path / "one.onnx")
 
 
+def _affine_model(path, weights, bias) -> None:
+    """A two-label model on log-mel features: logits = mean(features) * weights + bias."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["features"], ["m"], axes=[1, 2], keepdims=0),
+         helper.make_node("Unsqueeze", ["m", "one"], ["m1"]),
+         helper.make_node("MatMul", ["m1", "w"], ["mw"]), helper.make_node("Add", ["mw", "b"], ["logits"])],
+        "affine", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 40, 148])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
+        [helper.make_tensor("one", TensorProto.INT64, [1], [1]), helper.make_tensor("w", TensorProto.FLOAT, [1, 2], weights),
+         helper.make_tensor("b", TensorProto.FLOAT, [2], bias)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_path):
+    """With a gate, a window the first model gives the phrase at least `gate` scores the mean of all
+    models, exactly as the plain merge does; any other window the first model's logits alone,
+    whatever else is in its batch; the branch graph's names are compacted too."""
+    import onnx
+    import onnxruntime as ort
+
+    from export.ensemble import mean_of_models
+
+    members = [tmp_path / f"m{k}.onnx" for k in range(3)]
+    for path, w, b in zip(members, ([0.0, 4.0], [0.0, -2.0], [0.0, 1.0]), ([0.0, 0.0], [0.0, 3.0], [0.0, -1.0])):
+        _affine_model(path, w, b)
+    mean_of_models(members, tmp_path / "plain.onnx")
+    mean_of_models(members, tmp_path / "gated.onnx", gate=0.2)
+    x = np.linspace(-1.0, 1.0, 9, dtype=np.float32)[:, None, None] * np.ones((1, 40, 148), np.float32)
+    run = {n: ort.InferenceSession(str(tmp_path / f"{n}.onnx")).run for n in ("plain", "gated", "m0")}
+    plain, gated, first = (run[n](None, {"features": x})[0] for n in ("plain", "gated", "m0"))
+    hit = 1 / (1 + np.exp(first[:, 0] - first[:, 1])) >= 0.2
+    assert 0 < hit.sum() < len(x), "the inputs span both sides of the gate"
+    np.testing.assert_array_equal(gated[hit], plain[hit])
+    np.testing.assert_array_equal(gated[~hit], first[~hit])
+    one_by_one = np.concatenate([run["gated"](None, {"features": x[i:i + 1]})[0] for i in range(len(x))])
+    np.testing.assert_array_equal(one_by_one, gated)
+    branch = next(n for n in onnx.load(str(tmp_path / "gated.onnx")).graph.node if n.op_type == "If").attribute[0].g
+    assert all(t[0] == "t" and len(t) <= 3 for n in branch.node for t in (*n.input, *n.output)), "branch tensor names compacted"
+    with pytest.raises(ValueError, match="gate must be"):
+        mean_of_models(members, tmp_path / "bad.onnx", gate=1.0)
+
+
 @pytest.mark.parametrize("args, message", [
     (["wakeword", "", "-o", "x.onnx"], "phrase"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--gate", "1"], "gate"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--exclude", "radio"], "unknown sources"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--data", "/nonexistent/data"], "not found"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--ctc-weight", "-1"], "ctc_weight"),
