@@ -577,6 +577,8 @@ def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     (["--seeds", "0,other:2", "--keywords", "alexa"], "not trained yet"),
     (["--seeds", "0,2", "--keywords", "alexa"], "not trained yet"),
     (["--member", "2", "--keywords", "alexa"], "not trained yet"),
+    (["--gate", "0.1", "--keywords", "alexa"], "--gate wants"),
+    (["--gate", "1", "--models", "2", "--keywords", "alexa"], "--gate wants"),
 ])
 def test_wakeword_benchmark_bad_seeds_are_one_line(tmp_path, data_root, args, message):
     """benchmarks.wakeword --seeds / --member read models already trained: a wrong list or a missing
@@ -599,7 +601,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     seen = []
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
-    assert cli.main(args + ["--ctc-weight", "0.3", "--models", "2", "--seed", "4"]) == 0
+    assert cli.main(args + ["--ctc-weight", "0.3", "--models", "2", "--seed", "4", "--gate", "0.1"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
-    assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase) == (0.3, 2, 4, "hey edge")
-    assert (seen[1].ctc_weight, seen[1].models, seen[1].seed) == (W.WakewordConfig.ctc_weight, 1, 0)
+    assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.3, 2, 4, "hey edge", 0.1)
+    assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (W.WakewordConfig.ctc_weight, 1, 0, W.WakewordConfig.gate)
