@@ -20,7 +20,7 @@ mean of the models of seeds 0..N-1, all trained on the seed-0 model's synthesize
 <keyword>_f<K>_m<S>.onnx; tests/test_wakeword.py checks that this merge is what --models
 ships), reported beside the single models as "ours, N models"; --member S measures the seed-S member
 alone ("ours, seed S"); --seeds S,S,... measures the mean of other already-trained members
-(e.g. 0,2: OUT/models/<keyword>_f<K>_s0-2.onnx into OUT/ours_seeds0-2.json, "ours, seeds 0+2"),
+(e.g. 0,2: OUT/models/<keyword>_f<K>_seeds0-2.onnx into OUT/ours_seeds0-2.json, "ours, seeds 0+2"),
 so that every pair of seeds can be read, not only 0 and 1; NAME:S takes seed S of the benchmark
 folder NAME beside OUT (e.g. --seeds 0,recipe:0 --out OUT/ctc: a model of each recipe).
 --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
@@ -263,12 +263,12 @@ def main(argv=None) -> int:
         return 2
 
     def members(kw: str, k: int) -> list:
-        """The trained models --seeds averages (or --member reads) for fold k of a wake word."""
+        """The trained models measured for fold k of a wake word: one, or those the merge averages."""
         if seeds:
             return [model_path(out.parent / name if name else out, kw, k, s) for name, s in seeds]
-        return [model_path(out, kw, k, a.member)] if a.member else []
+        return [model_path(out, kw, k, s) for s in ([a.member or 0] if a.models == 1 else range(a.models))]
 
-    missing = [str(p) for kw in keywords for k in range(FOLDS) for p in members(kw, k) if not p.exists()]
+    missing = [] if a.train else [str(p) for kw in keywords for k in range(FOLDS) for p in members(kw, k) if not p.exists()]
     if missing:
         print(f"error: not trained yet: {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""), file=sys.stderr)
         return 2
@@ -285,26 +285,16 @@ def main(argv=None) -> int:
                     cfg = WakewordConfig(**{**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS,
                                             "seed": seed, "voice_seed": 0})
                     build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
-    models = {kw: [model_path(out, kw, k, a.member or 0) for k in range(FOLDS)] for kw in keywords}
-    if a.models > 1:
+    merge = f"seeds{seeds_tag(seeds)}" if seeds else f"x{a.models}" if a.models > 1 else ""  # the system's name, if merged
+    models = {kw: [members(kw, k)[0] for k in range(FOLDS)] for kw in keywords}
+    if merge:
         from export.ensemble import mean_of_models
 
         for kw in keywords:
-            merged = [out / "models" / f"{kw}_f{k}_x{a.models}{gate_tag}.onnx" for k in range(FOLDS)]
-            for k, path in enumerate(merged):
-                mean_of_models([model_path(out, kw, k, s) for s in range(a.models)], path, gate=a.gate)
-            models[kw] = merged
-    if seeds:
-        from export.ensemble import mean_of_models
-
-        tag = seeds_tag(seeds)
-        for kw in keywords:
-            models[kw] = [out / "models" / f"{kw}_f{k}_s{tag}{gate_tag}.onnx" for k in range(FOLDS)]
+            models[kw] = [out / "models" / f"{kw}_f{k}_{merge}{gate_tag}.onnx" for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
                 mean_of_models(members(kw, k), path, gate=a.gate)
-    results_path = out / (f"ours_seeds{seeds_tag(seeds)}{gate_tag}.json" if seeds else
-                          "ours.json" if a.models == 1 and a.member is None else
-                          f"ours_x{a.models}{gate_tag}.json" if a.member is None else f"ours_m{a.member}.json")
+    results_path = out / (f"ours_{merge}{gate_tag}.json" if merge else f"ours_m{a.member}.json" if a.member else "ours.json")
     results = {}
     for kw in keywords:
         results[kw] = measure(models[kw], kw, root)

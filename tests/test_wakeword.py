@@ -577,11 +577,13 @@ def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     (["--seeds", "0,other:2", "--keywords", "alexa"], "not trained yet"),
     (["--seeds", "0,2", "--keywords", "alexa"], "not trained yet"),
     (["--member", "2", "--keywords", "alexa"], "not trained yet"),
+    (["--models", "2", "--keywords", "alexa"], "not trained yet"),
+    (["--keywords", "alexa"], "not trained yet"),
     (["--gate", "0.1", "--keywords", "alexa"], "--gate wants"),
     (["--gate", "1", "--models", "2", "--keywords", "alexa"], "--gate wants"),
 ])
 def test_wakeword_benchmark_bad_seeds_are_one_line(tmp_path, data_root, args, message):
-    """benchmarks.wakeword --seeds / --member read models already trained: a wrong list or a missing
+    """Without --train, benchmarks.wakeword reads models already trained: a wrong list or a missing
     model is one line and exit 2, before anything is measured or written."""
     from pathlib import Path
 
