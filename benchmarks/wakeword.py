@@ -15,10 +15,11 @@ user (all folds) hears all of this speech, so these figures are its honest, slig
 estimate.
 
 With --models N (N > 1) the system measured is what ``edge-export wakeword --models N`` ships: the
-mean of the models of seeds 0..N-1, all trained on the seed-0 model's synthesized clips
-(OUT/models/<keyword>_f<K>_x<N>.onnx, merged from the seed-0 model above and
-<keyword>_f<K>_m<S>.onnx; tests/test_wakeword.py checks that this merge is what --models
-ships), reported beside the single models as "ours, N models"; --member S measures the seed-S member
+mean of the models of seeds 0..N-1, all trained on the seed-0 model's synthesized clips and
+training batches (OUT/models/<keyword>_f<K>_x<N>.onnx, merged from the seed-0 model above and
+<keyword>_f<K>_m<S>.onnx; --train trains a missing member alone, which gives the model it is
+side by side with the others, and tests/test_wakeword.py checks that this merge is what --models
+ships; members trained before 2026-12-01's eighth session drew batches of their own), reported beside the single models as "ours, N models"; --member S measures the seed-S member
 alone ("ours, seed S"); --seeds S,S,... measures the mean of other already-trained members
 (e.g. 0,2: OUT/models/<keyword>_f<K>_seeds0-2.onnx into OUT/ours_seeds0-2.json, "ours, seeds 0+2"),
 so that every pair of seeds can be read, not only 0 and 1; NAME:S takes seed S of the benchmark
@@ -283,7 +284,7 @@ def main(argv=None) -> int:
                     if a.models > 1 and path.exists():
                         continue  # the ensemble reuses the members already trained
                     cfg = WakewordConfig(**{**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS,
-                                            "seed": seed, "voice_seed": 0})
+                                            "seed": seed, "voice_seed": 0, "batch_seed": 0, "models": 1})
                     build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
     merge = f"seeds{seeds_tag(seeds)}" if seeds else f"x{a.models}" if a.models > 1 else ""  # the system's name, if merged
     models = {kw: [members(kw, k)[0] for k in range(FOLDS)] for kw in keywords}
@@ -314,8 +315,9 @@ def main(argv=None) -> int:
 
 def write_reports(out: Path) -> None:
     """report.md and det.png from OUT's ours.json, ours_m<S>.json (other seeds alone), ours_x<N>.json
-    (the N-model systems) and peers.json."""
-    peers_path = out / "peers.json"
+    (the N-model systems) and peers.json (else the one in OUT's parent folder: the peers are measured
+    once, in the main results folder, and the folders of other recipes sit beside it)."""
+    peers_path = out / "peers.json" if (out / "peers.json").exists() else out.parent / "peers.json"
     peers = json.loads(peers_path.read_text()).get("peers", {}) if peers_path.exists() else {}
     single = json.loads((out / "ours.json").read_text()) if (out / "ours.json").exists() else {}
     ensembles = {f"ours, seed {p.stem.split('_m')[1]}": json.loads(p.read_text()) for p in sorted(out.glob("ours_m*.json"))}

@@ -64,14 +64,22 @@ class WakewordConfig:
     tells which word a real clip says (the Speech Commands word, the EmoDB sentence, the other
     wake-word phrase), aux_batch real clips a step; it teaches the features real voices, and the
     head is not exported (0: off). threshold, smoothing, refractory_s: the event rule written into the model.
-    models: how many models, trained alike with seeds seed, seed+1, ... on the same synthesized clips,
-    the shipped graph averaging their logits (export/ensemble.py); each costs the training time
-    (not the synthesis) again. gate: the other members run only on windows the first scores at
+    models: how many models, trained side by side with seeds seed, seed+1, ... on the same synthesized
+    clips and batches, the shipped graph averaging their logits (export/ensemble.py). Two by default,
+    with ctc_weight 0.3: over the four dev phrases, cross-fitted, the pair of seeds 0 and 1 caught
+    81.9 / 69.4 % of the real clips at 1 / 0.5 false accepts per hour, the pairs of seeds trained on
+    batches of their own 76.8-83.3 / 61.3-74.8 %, single recipe models (ctc_weight 0) 61.7-77.0 /
+    50.1-58.6 % (benchmarks/results/wakeword/ctc_shared, ctc/ and the folder itself); a second model adds little
+    training time (batch_seed below). gate: the other members run only on windows the first scores at
     least this probability of the phrase (export/ensemble.py; 0: always). At 0.05 the 3-model
     CTC system measured the same recall and false accepts as the plain mean at every threshold
     from 0.375 up (0.2: differences up to 0.575); two gated models took 22.3 CPU s per audio hour
     against 30.6 for the plain mean and 19.9 for one model. voice_seed: the seed of the voice draws and the
     synthesized texts (-1: seed); the members of a --models N graph all take the first one's.
+    batch_seed: the seed of the training batches' draws (-1: seed). The members of a --models N
+    graph are trained side by side on the first one's batches, each with its own initialisation,
+    dropout and SpecAugment draws (its seed's, as alone): making a batch costs about three times
+    what a model's step on it does, so a second model adds little to the training time.
     swa_epochs: the model is the mean of the weights at the end of each of the last swa_epochs
     epochs (stochastic weight averaging), its BatchNorm statistics then recomputed on fresh
     training batches (0: the last weights). slow: the share of the positives and synthesized
@@ -92,11 +100,12 @@ class WakewordConfig:
     window: synthesized positives and negatives of every voice and real Speech Commands words,
     ctc_batch of them a step, so that the features the wake-word head pools are phonetic rather than
     a template of the voices' renderings (0: off; the head is not exported). Measured at 0.3 with three
-    seeds and not used by default: over the twelve single models the mean recall at 1 / 0.5 false
-    accepts per hour rose by 1.8 / 3.5 points, smart mirror and snowboy up, view glass and alexa down
-    (alexa by 7.0 points on the mean of its seeds); every pair of CTC seeds averaged (models=2) beat
-    the recipe's pair on the mean (76.8-83.3 against 76.1 % at 1 FA/h), one of them at 84.0 % on
-    alexa, below every recipe model (benchmarks/results/wakeword/ctc).
+    seeds: over the twelve single models the mean recall at 1 / 0.5 false accepts per hour rose by
+    1.8 / 3.5 points, smart mirror and snowboy up, view glass and alexa down (alexa by 7.0 points on
+    the mean of its seeds), so a single CTC model is not better than the recipe's; every pair of CTC
+    seeds averaged (models=2) beat the recipe's pair on the mean (76.8-83.3 against 76.1 % at 1
+    FA/h), one of them at 84.0 % on alexa, below every recipe model (benchmarks/results/wakeword/ctc).
+    On by default (0.3) since the default became two models.
     Measured and not used: mining hard negatives (recall at 1 false accept per hour on alexa fell
     from 97 % to 82 %); vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
@@ -135,13 +144,14 @@ class WakewordConfig:
     run_on: float = 0.5
     aux_weight: float = 0.5
     aux_batch: int = 48
-    models: int = 1
+    models: int = 2
     gate: float = 0.05
     voice_seed: int = -1
+    batch_seed: int = -1
     swa_epochs: int = 0
     slow: float = 0.0
     channel: float = 0.0
-    ctc_weight: float = 0.0
+    ctc_weight: float = 0.3
     ctc_batch: int = 48
 
     def __post_init__(self):
@@ -156,8 +166,8 @@ class WakewordConfig:
             raise ValueError(f"exclude names unknown sources {sorted(bad)}: known are {', '.join(NEGATIVE_SOURCES)}")
         if not 0.5 <= self.window_s <= 3.0:
             raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
-        if self.voice_seed < -1:
-            raise ValueError(f"voice_seed must be -1 (the seed) or >= 0, got {self.voice_seed}")
+        if self.voice_seed < -1 or self.batch_seed < -1:
+            raise ValueError(f"voice_seed and batch_seed must be -1 (the seed) or >= 0, got {self.voice_seed}, {self.batch_seed}")
         if not 1 <= self.models <= 8:
             raise ValueError(f"models must be 1 to 8, got {self.models}")
         if not 0.0 <= self.gate < 1.0:
@@ -185,6 +195,10 @@ class WakewordConfig:
     @property
     def voices_seed(self) -> int:
         return self.seed if self.voice_seed < 0 else self.voice_seed
+
+    @property
+    def batches_seed(self) -> int:
+        return self.seed if self.batch_seed < 0 else self.batch_seed
 
     @property
     def window(self) -> int:
@@ -406,7 +420,7 @@ def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
 
 
 def epoch_batches(pools: Pools, cfg: WakewordConfig, epoch: int, frontend: LogMel, aug: AugmentConfig):
-    rng = np.random.default_rng([cfg.seed, epoch])
+    rng = np.random.default_rng([cfg.batches_seed, epoch])
     ys = np.concatenate([np.ones(cfg.positives, np.int64), np.zeros(cfg.negatives, np.int64)])
     rng.shuffle(ys)
     for i in range(0, len(ys), cfg.batch):
@@ -423,7 +437,7 @@ def spelled_batch(pools: Pools, cfg: WakewordConfig, epoch: int, step: int, fron
     the wake-word windows are those of a training without it."""
     if cfg.ctc_weight <= 0:
         return None, None
-    rng = np.random.default_rng([cfg.seed, epoch, step, 7])
+    rng = np.random.default_rng([cfg.batches_seed, epoch, step, 7])
     phones = pools.phones()
     real = sorted(phones["real"])
     xs, ys = [], []
@@ -454,63 +468,93 @@ def said_batch(pools: Pools, cfg: WakewordConfig, rng: np.random.Generator, fron
     return frontend(x), pools.real_word_ids[idx]
 
 
+class _Member:
+    """One model of a training: its network, its two auxiliary heads (never exported), optimiser,
+    schedule, SpecAugment generator and its own state of torch's global generator (which dropout
+    draws from), swapped in for its steps: a model trained beside others is the model trained alone."""
+
+    def __init__(self, seed: int, cfg: WakewordConfig, pools: Pools, n_mels: int, steps: int):
+        import torch
+
+        from .nets import TCResNet
+
+        torch.manual_seed(seed)
+        self.seed = seed
+        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel)
+        self.aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))
+        # the CTC head is made only when used: its initialisation would move torch's generator
+        self.ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None
+        params = (list(self.net.parameters()) + (list(self.aux_head.parameters()) if cfg.aux_weight > 0 else [])
+                  + (list(self.ctc_head.parameters()) if self.ctc_head is not None else []))
+        self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.rng_state = torch.get_rng_state()
+        self.history, self.snapshots = [], []
+
+    def step(self, cfg: WakewordConfig, x, y, xa, ya, xc, yc) -> tuple:
+        """One optimiser step on a batch; (summed loss, correct) of its wake-word windows."""
+        import torch
+
+        from .nets import spec_augment
+
+        torch.set_rng_state(self.rng_state)
+        loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        parts = [p for p in (x, xa, xc) if p is not None]
+        frames = self.net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), self.gen, time_width=8))
+        na = len(y) + (0 if xa is None else len(xa))
+        f = self.net.drop(frames[:na].mean(-1))
+        logits = self.net.head(f[:len(y)])
+        loss = loss_fn(logits, torch.from_numpy(y))
+        if xa is not None:
+            loss = loss + cfg.aux_weight * loss_fn(self.aux_head(f[len(y):]), torch.from_numpy(ya))
+        if xc is not None:
+            lp = torch.log_softmax(self.ctc_head(frames[na:]), 1).permute(2, 0, 1)  # [frames, batch, letters]
+            loss = loss + cfg.ctc_weight * torch.nn.functional.ctc_loss(
+                lp, torch.from_numpy(np.concatenate(yc)), torch.full((len(yc),), lp.shape[0], dtype=torch.long),
+                torch.tensor([len(t) for t in yc]), zero_infinity=True)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        self.rng_state = torch.get_rng_state()
+        return loss.item() * len(y), int((logits.argmax(1).numpy() == y).sum())
+
+
 def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
-    """Train one model with cfg's seed, on `pools` (else the clips of cfg's voice seed, synthesized
-    or read from the cache)."""
+    """Train cfg.models models (seeds seed, seed+1, ...) side by side on one stream of batches (those
+    of cfg's batch seed), each as it would train alone on them, on `pools` (else the clips of cfg's
+    voice seed, synthesized or read from the cache). Returns ([nets], pools, [histories], frontend, aug)."""
     import torch
 
     from .kws import _prefetch
-    from .nets import TCResNet, spec_augment
 
-    torch.manual_seed(cfg.seed)
     torch.set_num_threads(1)
     pools = pools or Pools(cfg, root, log)
     frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4, channel_p=cfg.channel)
-    net = TCResNet(2, frontend.cfg.n_mels, cfg.channels, cfg.kernel)
-    aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))  # trained beside the model, never exported
-    # the CTC head (never exported) is made only when used: its initialisation would move torch's generator
-    ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None
-    ctc_loss = torch.nn.CTCLoss(zero_infinity=True)
-    params = (list(net.parameters()) + (list(aux_head.parameters()) if cfg.aux_weight > 0 else [])
-              + (list(ctc_head.parameters()) if ctc_head is not None else []))
     steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    history, snapshots = [], []
+    members = [_Member(cfg.seed + k, cfg, pools, frontend.cfg.n_mels, steps) for k in range(cfg.models)]
     for epoch in range(cfg.epochs):
-        t0, total, n, correct = time.time(), 0.0, 0, 0
-        net.train()
-        for x, y, xa, ya, xc, yc in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
-            parts = [p for p in (x, xa, xc) if p is not None]
-            frames = net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), gen, time_width=8))
-            na = len(y) + (0 if xa is None else len(xa))
-            f = net.drop(frames[:na].mean(-1))
-            logits = net.head(f[:len(y)])
-            loss = loss_fn(logits, torch.from_numpy(y))
-            if xa is not None:
-                loss = loss + cfg.aux_weight * loss_fn(aux_head(f[len(y):]), torch.from_numpy(ya))
-            if xc is not None:
-                lp = torch.log_softmax(ctc_head(frames[na:]), 1).permute(2, 0, 1)  # [frames, batch, letters]
-                loss = loss + cfg.ctc_weight * ctc_loss(lp, torch.from_numpy(np.concatenate(yc)),
-                                                        torch.full((len(yc),), lp.shape[0], dtype=torch.long),
-                                                        torch.tensor([len(t) for t in yc]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total, n = total + loss.item() * len(y), n + len(y)
-            correct += int((logits.argmax(1).numpy() == y).sum())
-        history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4),
-                        "seconds": round(time.time() - t0, 1)})
-        log(f"epoch {epoch + 1}/{cfg.epochs} loss {total / n:.3f} train acc {correct / n:.3f} ({time.time() - t0:.0f}s)")
-        if epoch >= cfg.epochs - cfg.swa_epochs:
-            snapshots.append({k: v.detach().clone() for k, v in net.state_dict().items()})
-    if snapshots:
-        _average_weights(net, snapshots, lambda: _prefetch(epoch_batches(pools, cfg, cfg.epochs, frontend, aug)), gen)
-        log(f"weights averaged over the last {len(snapshots)} epochs, BatchNorm statistics recomputed")
-    return net.eval(), pools, history, frontend, aug
+        t0, n, sums = time.time(), 0, np.zeros((len(members), 2))
+        for m in members:
+            m.net.train()
+        for batch in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
+            sums += [m.step(cfg, *batch) for m in members]
+            n += len(batch[1])
+        seconds = round(time.time() - t0, 1)
+        for m, (total, correct) in zip(members, sums):
+            m.history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4), "seconds": seconds})
+            if epoch >= cfg.epochs - cfg.swa_epochs:
+                m.snapshots.append({k: v.detach().clone() for k, v in m.net.state_dict().items()})
+        losses = ", ".join(f"{total / n:.3f}" for total, _ in sums)
+        accs = ", ".join(f"{correct / n:.3f}" for _, correct in sums)
+        log(f"epoch {epoch + 1}/{cfg.epochs} loss {losses} train acc {accs} ({seconds:.0f}s)")
+    for m in members:
+        if m.snapshots:
+            torch.set_rng_state(m.rng_state)
+            _average_weights(m.net, m.snapshots, lambda: _prefetch(epoch_batches(pools, cfg, cfg.epochs, frontend, aug)), m.gen)
+            log(f"seed {m.seed}: weights averaged over the last {len(m.snapshots)} epochs, BatchNorm statistics recomputed")
+    return [m.net.eval() for m in members], pools, [m.history for m in members], frontend, aug
 
 
 def _average_weights(net, snapshots: list, batches, gen) -> None:
@@ -540,22 +584,17 @@ def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
                      refractory_s=cfg.refractory_s, output="logits")
 
 
-def build_one(out: Path, cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
-    """Train one model with cfg's seed (on `pools` if given) and write it to `out` as static
-    INT8 ONNX; returns (the record's steps, the training pools)."""
+def export_member(out: Path, net, cfg: WakewordConfig, seed: int, pools: Pools, frontend: LogMel, aug: AugmentConfig) -> list:
+    """Write a trained model to `out` as static INT8 ONNX, calibrated on windows drawn with seed + 1;
+    returns the record's export and quantize steps."""
     import tempfile
 
     from .kws import export_onnx
     from .quantize import QuantizeConfig, quantize, quantized_op_counts
     from .record import set_metadata
 
-    given = pools is not None
-    pools = pools or Pools(cfg, root, log)  # before the clock starts: the train step's seconds are training alone
-    t0 = time.time()
-    net, pools, history, frontend, aug = train(cfg, root, log, pools)
-    train_s = time.time() - t0
     spec = wakeword_spec(cfg)
-    rng = np.random.default_rng(cfg.seed + 1)
+    rng = np.random.default_rng(seed + 1)
     calib = np.stack([frontend(positive_window(pools, rng, cfg.window, aug) if i % 2 else negative_window(pools, rng, cfg.window, aug))
                       for i in range(cfg.calibration_windows)])
     with tempfile.TemporaryDirectory() as tmp:
@@ -565,16 +604,40 @@ def build_one(out: Path, cfg: WakewordConfig, root: Path, log=print, pools: Pool
         step = quantize(fp32, out, QuantizeConfig(mode="static", per_channel=True, op_types=("Conv", "Gemm", "MatMul")), calib, "features")
         set_metadata(out, spec)
         fp32_bytes = fp32.stat().st_size
-    return [*([] if given else [{"step": "synthesize", "voice_seed": cfg.voices_seed, "seconds": round(pools.tts_seconds, 1)}]),
-            {"step": "train", "seed": cfg.seed, "voice_seed": cfg.voices_seed, "seconds": round(train_s, 1), "history": history},
-            {"step": "export", "exporter": "torch.onnx (TorchScript)", "opset": 17, "fp32_bytes": fp32_bytes},
-            {**step, "quantized_ops": quantized_op_counts(out)}], pools
+    return [{"step": "export", "seed": seed, "exporter": "torch.onnx (TorchScript)", "opset": 17, "fp32_bytes": fp32_bytes},
+            {**step, "quantized_ops": quantized_op_counts(out)}]
 
 
-def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool = False, log=print) -> dict:
+def build_members(outs: list, cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
+    """Train len(outs) == cfg.models models side by side (seeds seed, seed+1, ...; on `pools` if
+    given) and write each to its path in `outs` as static INT8 ONNX; returns (the record's
+    steps, the training pools)."""
+    if len(outs) != cfg.models:
+        raise ValueError(f"{cfg.models} models, {len(outs)} paths")
+    given = pools is not None
+    pools = pools or Pools(cfg, root, log)  # before the clock starts: the train step's seconds are training alone
+    t0 = time.time()
+    nets, pools, histories, frontend, aug = train(cfg, root, log, pools)
+    seeds = [cfg.seed + k for k in range(cfg.models)]
+    steps = [*([] if given else [{"step": "synthesize", "voice_seed": cfg.voices_seed, "seconds": round(pools.tts_seconds, 1)}]),
+             {"step": "train", "seeds": seeds, "voice_seed": cfg.voices_seed, "batch_seed": cfg.batches_seed,
+              "seconds": round(time.time() - t0, 1), "histories": histories}]
+    for out, net, seed in zip(outs, nets, seeds):
+        steps += export_member(Path(out), net, cfg, seed, pools, frontend, aug)
+    return steps, pools
+
+
+def build_one(out: Path, cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
+    """Train one model with cfg's seed (on `pools` if given) and write it to `out` as static
+    INT8 ONNX; returns (the record's steps, the training pools)."""
+    return build_members([out], replace(cfg, models=1), root, log, pools)
+
+
+def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool = False, log=print, members: list = None) -> dict:
     """Synthesize, train, export fp32 and static INT8 ONNX, write the record; measure on the
     phrase's real recordings if the data folder has them. With cfg.models > 1, one model per
-    seed, merged into one graph that averages their logits."""
+    seed, trained side by side, merged into one graph that averages their logits; `members`
+    (paths) keeps them (else they are written to a temporary folder)."""
     import tempfile
 
     from .ensemble import mean_of_models
@@ -588,15 +651,11 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
             steps, pools = build_one(out, cfg, root, log)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                members, steps, pools = [Path(tmp) / f"seed{cfg.seed + k}.onnx" for k in range(cfg.models)], [], None
-                for k, member in enumerate(members):
-                    log(f"model {k + 1} of {cfg.models} (seed {cfg.seed + k})")
-                    member_cfg = replace(cfg, seed=cfg.seed + k, voice_seed=cfg.voices_seed, models=1)
-                    member_steps, pools = build_one(member, member_cfg, root, log, pools)  # one synthesis for all
-                    steps += member_steps
-                mean_of_models(members, out, gate=cfg.gate)  # keeps the first member's metadata: wakeword_spec(cfg), seed-free
+                paths = [Path(p) for p in members] if members else [Path(tmp) / f"seed{cfg.seed + k}.onnx" for k in range(cfg.models)]
+                steps, pools = build_members(paths, cfg, root, log)
+                mean_of_models(paths, out, gate=cfg.gate)  # keeps the first member's metadata: wakeword_spec(cfg), seed-free
                 steps.append({"step": "mean_of_models", "models": cfg.models, "gate": cfg.gate, "seeds": [cfg.seed + k for k in range(cfg.models)],
-                              "member_bytes": [m.stat().st_size for m in members]})
+                              "member_bytes": [m.stat().st_size for m in paths]})
         total_s = time.time() - t0
         figures = measure_on_real_audio(out, cfg, root, pools.own, log)
     record = {

@@ -197,7 +197,9 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     share, texts = 40 / (sum(voices.values()) - 40), len(record["data"]["confusable_texts"])
     assert share > 0.5 and record["data"]["tts_negatives"] == texts * (1 + round(share)) + 6 + round(6 * share)
     assert saved["data"]["real_negative_clips"] == {"wakewords": 1484}
-    assert saved["steps"][-1]["quantized_ops"], "the model is INT8"
+    steps = [s["step"] for s in saved["steps"]]
+    assert steps == ["synthesize", "train", "export", "quantize", "export", "quantize", "mean_of_models"], "two models by default"
+    assert all(s["quantized_ops"] for s in saved["steps"] if s["step"] == "quantize"), "the models are INT8"
     x = synthesize("hey edge", Voice("espeak-ng", "en-us"))
     scores = model.scores(np.pad(x, (0, max(0, 24_000 - len(x))))[:24_000])
     assert scores.shape == (1, 2) and abs(float(scores.sum()) - 1) < 1e-5
@@ -210,8 +212,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
 
 
 def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
-    """--models 2 ships the mean of the logits of the models of seeds 0 and 1, each built as alone on
-    the first one's voices, synthesized once."""
+    """--models 2 ships the mean of the logits of the models of seeds 0 and 1, trained side by side on
+    the first one's voices (synthesized once) and batches, each the very model trained alone on them."""
     import onnxruntime as ort
 
     from edge.features import LogMel
@@ -221,15 +223,21 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
-                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2)
-    record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None)
+                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2,
+                         ctc_weight=0.3, ctc_batch=8)
+    kept = [tmp_path / f"kept{k}.onnx" for k in (0, 1)]
+    record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None, members=kept)
     last = record["steps"][-1]
     assert (last["step"], last["models"], last["seeds"]) == ("mean_of_models", 2, [0, 1])
-    assert [(s["seed"], s["voice_seed"]) for s in record["steps"] if s["step"] == "train"] == [(0, 0), (1, 0)]
+    trained = [s for s in record["steps"] if s["step"] == "train"]
+    assert [(s["seeds"], s["voice_seed"], s["batch_seed"]) for s in trained] == [([0, 1], 0, 0)]
+    assert len(trained[0]["histories"]) == 2
     assert [s["step"] for s in record["steps"]].count("synthesize") == 1
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
-        build_one(m, WakewordConfig(**{**record["train_config"], "seed": k, "voice_seed": 0, "models": 1}), data_root, log=lambda *_: None)
+        alone = WakewordConfig(**{**record["train_config"], "seed": k, "voice_seed": 0, "batch_seed": 0, "models": 1})
+        build_one(m, alone, data_root, log=lambda *_: None)
+        assert m.read_bytes() == kept[k].read_bytes(), "trained beside another model, a model is the one trained alone"
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
     # exact int8 arithmetic: onnxruntime fuses the quantized ops of the main graph, not those inside the gate's branch
     exact = session_options(1, exact_int8=True)
@@ -520,7 +528,7 @@ def test_spelled_batch_holds_whole_clips_only():
     assert len(ys) == len(lengths) == 64 and set(lengths) <= {8000, 6000, 16000} and len(set(lengths)) == 3
     spelled = {8000: [1, 2], 6000: [3], 16000: [2, 2, 1]}
     assert all(list(y) == spelled[n] for y, n in zip(ys, lengths))
-    assert spelled_batch(pools, WakewordConfig(phrase="hey edge"), 0, 0, frontend, aug) == (None, None)
+    assert spelled_batch(pools, WakewordConfig(phrase="hey edge", ctc_weight=0), 0, 0, frontend, aug) == (None, None)
     with pytest.raises(ValueError, match="ctc_weight"):
         WakewordConfig(phrase="hey edge", ctc_weight=-1)
 
@@ -603,7 +611,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     seen = []
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
-    assert cli.main(args + ["--ctc-weight", "0.3", "--models", "2", "--seed", "4", "--gate", "0.1"]) == 0
+    assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
-    assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.3, 2, 4, "hey edge", 0.1)
-    assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (W.WakewordConfig.ctc_weight, 1, 0, W.WakewordConfig.gate)
+    assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
+    assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
