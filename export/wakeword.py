@@ -644,7 +644,9 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     from .record import check_writable, record_path, removed_on_error, write_record
 
     out = Path(out)
-    check_writable(out, record_path(out), overwrite=overwrite)
+    if members is not None and len(members) != cfg.models:
+        raise ValueError(f"{cfg.models} models, {len(members)} paths to keep them")
+    check_writable(out, record_path(out), *(members or []), overwrite=overwrite)
     t0 = time.time()
     with removed_on_error(out, record_path(out)):
         if cfg.models == 1:
