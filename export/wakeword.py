@@ -479,7 +479,8 @@ class _Member:
         from .nets import TCResNet
 
         torch.manual_seed(seed)
-        self.seed = seed
+        self.seed, self.cfg = seed, cfg
+        self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel)
         self.aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))
         # the CTC head is made only when used: its initialisation would move torch's generator
@@ -492,14 +493,14 @@ class _Member:
         self.rng_state = torch.get_rng_state()
         self.history, self.snapshots = [], []
 
-    def step(self, cfg: WakewordConfig, x, y, xa, ya, xc, yc) -> tuple:
+    def step(self, x, y, xa, ya, xc, yc) -> tuple:
         """One optimiser step on a batch; (summed loss, correct) of its wake-word windows."""
         import torch
 
         from .nets import spec_augment
 
+        cfg, loss_fn = self.cfg, self.loss_fn
         torch.set_rng_state(self.rng_state)
-        loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         parts = [p for p in (x, xa, xc) if p is not None]
         frames = self.net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), self.gen, time_width=8))
         na = len(y) + (0 if xa is None else len(xa))
@@ -539,7 +540,7 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
         for m in members:
             m.net.train()
         for batch in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
-            sums += [m.step(cfg, *batch) for m in members]
+            sums += [m.step(*batch) for m in members]
             n += len(batch[1])
         seconds = round(time.time() - t0, 1)
         for m, (total, correct) in zip(members, sums):
@@ -627,12 +628,6 @@ def build_members(outs: list, cfg: WakewordConfig, root: Path, log=print, pools:
     return steps, pools
 
 
-def build_one(out: Path, cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
-    """Train one model with cfg's seed (on `pools` if given) and write it to `out` as static
-    INT8 ONNX; returns (the record's steps, the training pools)."""
-    return build_members([out], replace(cfg, models=1), root, log, pools)
-
-
 def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool = False, log=print, members: list = None) -> dict:
     """Synthesize, train, export fp32 and static INT8 ONNX, write the record; measure on the
     phrase's real recordings if the data folder has them. With cfg.models > 1, one model per
@@ -649,12 +644,11 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     check_writable(out, record_path(out), *(members or []), overwrite=overwrite)
     t0 = time.time()
     with removed_on_error(out, record_path(out)):
-        if cfg.models == 1:
-            steps, pools = build_one(out, cfg, root, log)
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                paths = [Path(p) for p in members] if members else [Path(tmp) / f"seed{cfg.seed + k}.onnx" for k in range(cfg.models)]
-                steps, pools = build_members(paths, cfg, root, log)
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = ([out] if cfg.models == 1 else [Path(p) for p in members] if members
+                     else [Path(tmp) / f"seed{cfg.seed + k}.onnx" for k in range(cfg.models)])
+            steps, pools = build_members(paths, cfg, root, log)
+            if cfg.models > 1:
                 mean_of_models(paths, out, gate=cfg.gate)  # keeps the first member's metadata: wakeword_spec(cfg), seed-free
                 steps.append({"step": "mean_of_models", "models": cfg.models, "gate": cfg.gate, "seeds": [cfg.seed + k for k in range(cfg.models)],
                               "member_bytes": [m.stat().st_size for m in paths]})

@@ -219,7 +219,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     from edge.features import LogMel
     from edge.model import session_options
     from export.ensemble import mean_of_models
-    from export.wakeword import WakewordConfig, build_one, build_wakeword
+    from export.wakeword import WakewordConfig, build_members, build_wakeword
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
@@ -236,7 +236,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
         alone = WakewordConfig(**{**record["train_config"], "seed": k, "voice_seed": 0, "batch_seed": 0, "models": 1})
-        build_one(m, alone, data_root, log=lambda *_: None)
+        build_members([m], alone, data_root, log=lambda *_: None)
         assert m.read_bytes() == kept[k].read_bytes(), "trained beside another model, a model is the one trained alone"
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
     # exact int8 arithmetic: onnxruntime fuses the quantized ops of the main graph, not those inside the gate's branch
