@@ -1,6 +1,7 @@
 """Each streaming stage alone: resampler, ring buffer, VAD gate, trigger, segment aggregation."""
 import numpy as np
 import pytest
+import scipy.fft
 from scipy.signal import resample_poly
 
 from edge.decision import EventTrigger, SegmentAggregator
@@ -136,3 +137,15 @@ def test_log_mel_of_magnitude_sums_the_bins_magnitudes():
     assert not np.allclose(LogMel(LogMelConfig(win_length=480, hop_length=320, fmax=4000.0))(audio), expected, atol=0.1)
     with pytest.raises(ValueError, match="power"):
         LogMelConfig(power=3.0)
+
+
+@pytest.mark.parametrize("shape", [(16_000,), (3, 24_000), (2, 2, 8_123)])
+def test_log_mel_spectrogram_is_the_plain_framing_to_the_bit(shape):
+    """The strided, pre-padded framing gives the very numbers of frames gathered by index and
+    padded by rfft(n=n_fft), which the shipped models were trained on."""
+    cfg = LogMelConfig()
+    lm = LogMel(cfg)
+    audio = np.random.default_rng(5).standard_normal(shape).astype(np.float32) * 0.1
+    idx = np.arange(cfg.win_length)[None, :] + cfg.hop_length * np.arange(cfg.n_frames(shape[-1]))[:, None]
+    spec = scipy.fft.rfft(audio[..., idx] * lm.window, n=cfg.n_fft, axis=-1)
+    np.testing.assert_array_equal(lm.power(audio), spec.real ** 2 + spec.imag ** 2)
