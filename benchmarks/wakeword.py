@@ -99,6 +99,12 @@ def model_path(out: Path, keyword: str, fold: int, seed: int = 0) -> Path:
     return out / "models" / (f"{keyword}_f{fold}.onnx" if seed == 0 else f"{keyword}_f{fold}_m{seed}.onnx")
 
 
+def joint_path(out: Path, keyword: str, fold: int, models: int, gate_tag: str) -> Path:
+    """Where --train --models N writes the merged graph of members trained together (with its
+    record beside it): the file the measuring step then merges them into again."""
+    return out / "models" / f"{keyword}_f{fold}_x{models}{gate_tag}.onnx"
+
+
 def score_series(model: Model, audio: np.ndarray, label: str):
     """(times, smoothed scores of `label`) at every hop of the streaming pipeline over `audio`;
     0 where the VAD gate is closed (no event can fire there)."""
@@ -232,7 +238,8 @@ def main(argv=None) -> int:
                     help="with --train: a training setting changed from the defaults (a field of export.wakeword.WakewordConfig); "
                          "give --out a folder of its own")
     ap.add_argument("--models", type=int, default=1, metavar="N",
-                    help="measure the mean of N models of seeds 0..N-1 (--train trains the missing seeds 1..N-1 only)")
+                    help="measure the mean of N models of seeds 0..N-1 (--train trains them side by side, as edge-export "
+                         "wakeword --models N does; if some are trained already, the missing ones alone on seed 0's batches)")
     ap.add_argument("--member", type=int, metavar="S", help="measure the seed-S member of --models alone (S >= 1, already trained)")
     ap.add_argument("--gate", type=float, default=0.0, metavar="P",
                     help="with --models N or --seeds: merge as edge-export wakeword --gate P does (the other members run only "
@@ -279,12 +286,16 @@ def main(argv=None) -> int:
 
         for kw in keywords:
             for k in range(FOLDS):
-                for seed in range(a.models):
-                    path = model_path(out, kw, k, seed)
+                base = {**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS, "voice_seed": 0, "batch_seed": 0}
+                paths = [model_path(out, kw, k, seed) for seed in range(a.models)]
+                if a.models > 1 and not any(p.exists() for p in paths):  # all at once, as edge-export wakeword --models N
+                    cfg = WakewordConfig(**{**base, "seed": 0, "models": a.models, "gate": a.gate})
+                    build_wakeword(joint_path(out, kw, k, a.models, gate_tag), cfg, data_root(str(root)), overwrite=True, members=paths)
+                    continue
+                for seed, path in enumerate(paths):
                     if a.models > 1 and path.exists():
                         continue  # the ensemble reuses the members already trained
-                    cfg = WakewordConfig(**{**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS,
-                                            "seed": seed, "voice_seed": 0, "batch_seed": 0, "models": 1})
+                    cfg = WakewordConfig(**{**base, "seed": seed, "models": 1})  # alone, on seed 0's batches: the same model
                     build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
     merge = f"seeds{seeds_tag(seeds)}" if seeds else f"x{a.models}" if a.models > 1 else ""  # the system's name, if merged
     models = {kw: [members(kw, k)[0] for k in range(FOLDS)] for kw in keywords}
@@ -292,7 +303,7 @@ def main(argv=None) -> int:
         from export.ensemble import mean_of_models
 
         for kw in keywords:
-            models[kw] = [out / "models" / f"{kw}_f{k}_{merge}{gate_tag}.onnx" for k in range(FOLDS)]
+            models[kw] = [out / "models" / f"{kw}_f{k}_{merge}{gate_tag}.onnx" for k in range(FOLDS)]  # joint_path's, for --models
             for k, path in enumerate(models[kw]):
                 mean_of_models(members(kw, k), path, gate=a.gate)
     results_path = out / (f"ours_{merge}{gate_tag}.json" if merge else f"ours_m{a.member}.json" if a.member else "ours.json")

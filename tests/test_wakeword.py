@@ -611,7 +611,27 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     seen = []
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
-    assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1"]) == 0
+    assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
+    assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
+
+
+def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
+    """kokoro_negatives=False: the synthesized negatives are drawn from every voice but Kokoro's
+    (which still says the phrase); and no random word sequence says the phrase."""
+    import export.tts as T
+    from export.wakeword import Pools, WakewordConfig, _without
+
+    monkeypatch.setattr(T, "synthesize", lambda text, voice: np.zeros(1600, np.float32))  # the draws, not the audio
+    small = dict(espeak_voices=4, piper_voices=2, kokoro_voices=6, hibari_voices=2, confusables=4, random_phrases=20,
+                 lexicon_words=1500, exclude=("speech_commands", "emodb"))
+    pools = {k: Pools(WakewordConfig("hey edge", kokoro_negatives=k, **small), data_root, log=lambda *_: None) for k in (True, False)}
+    assert pools[True].negative_voice_counts["kokoro"] > 0
+    assert "kokoro" not in pools[False].negative_voice_counts and pools[False].voice_counts["kokoro"] == 6
+    assert sum(pools[False].negative_voice_counts.values()) == len(pools[False].tts_negative) == len(pools[True].tts_negative)
+    assert pools[False].counts()["negative_voices"] == pools[False].negative_voice_counts
+    assert _without("computer", ["tournament chagrins computerized", "a compute error", "my Computer"]) == ["a compute error"]
+    with pytest.raises(ValueError, match="kokoro_negatives"):
+        WakewordConfig("hey edge", kokoro_negatives="no")
