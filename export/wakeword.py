@@ -106,6 +106,14 @@ class WakewordConfig:
     seeds averaged (models=2) beat the recipe's pair on the mean (76.8-83.3 against 76.1 % at 1
     FA/h), one of them at 84.0 % on alexa, below every recipe model (benchmarks/results/wakeword/ctc).
     On by default (0.3) since the default became two models.
+    kokoro_negatives: Kokoro's voices say the synthesized negatives too, in their share of the voice
+    draws. Off by default: a Kokoro clip costs about 2 CPU s here, 10-40 times any other voice's,
+    and its ~410 negatives were two thirds of a new phrase's synthesis; without them (Kokoro still
+    says the phrase) the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false
+    accepts per hour over the four dev phrases against 81.9 / 69.4 % with them, within the spread
+    of the pairs of seeds (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h
+    (73.6 against 80.5-90.4 %), smart mirror higher (70.7 against 61.7-68.3 %)
+    (benchmarks/results/wakeword/kokoro_free).
     Measured and not used: mining hard negatives (recall at 1 false accept per hour on alexa fell
     from 97 % to 82 %); vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
@@ -153,7 +161,7 @@ class WakewordConfig:
     channel: float = 0.0
     ctc_weight: float = 0.3
     ctc_batch: int = 48
-    kokoro_negatives: bool = True
+    kokoro_negatives: bool = False
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
