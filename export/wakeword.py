@@ -108,8 +108,8 @@ class WakewordConfig:
     On by default (0.3) since the default became two models.
     kokoro_negatives: Kokoro's voices say the synthesized negatives too, in their share of the voice
     draws. Off by default: a Kokoro clip costs about 2 CPU s here, 10-40 times any other voice's,
-    and its ~410 negatives were two thirds of a new phrase's synthesis; without them (Kokoro still
-    says the phrase) the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false
+    and its 434-524 negatives (of 1,279-1,567) were by these costs about two thirds of a new
+    phrase's synthesis CPU; without them (Kokoro still says the phrase) the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false
     accepts per hour over the four dev phrases against 81.9 / 69.4 % with them, within the spread
     of the pairs of seeds (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h
     (73.6 against 80.5-90.4 %), smart mirror higher (70.7 against 61.7-68.3 %)
