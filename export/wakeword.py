@@ -271,11 +271,17 @@ def _without(phrase: str, texts: list) -> list:
 
 
 def _synthesize_all(jobs: list) -> list:
-    """[(text, voice)] -> [audio], two engines at a time (each call is a subprocess)."""
+    """[(text, voice)] -> [audio], two engines at a time (each call is a subprocess or releases the
+    GIL). A job drawn twice is synthesized once: the two draws sit side by side in the list (a
+    confusable word said by six random voices), so both threads would synthesize it before either
+    had cached it, and Piper's sampling noise differs from call to call: the first training of a
+    phrase then held two renderings where every later one, reading the cache, holds one."""
     from .tts import synthesize
 
+    unique = list(dict.fromkeys(jobs))
     with ThreadPoolExecutor(2) as ex:
-        return list(ex.map(lambda job: synthesize(*job), jobs))
+        audio = dict(zip(unique, ex.map(lambda job: synthesize(*job), unique)))
+    return [audio[job] for job in jobs]
 
 
 class Pools:

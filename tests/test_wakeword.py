@@ -635,3 +635,23 @@ def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(mon
     assert _without("computer", ["tournament chagrins computerized", "a compute error", "my Computer"]) == ["a compute error"]
     with pytest.raises(ValueError, match="kokoro_negatives"):
         WakewordConfig("hey edge", kokoro_negatives="no")
+
+
+def test_a_job_drawn_twice_is_synthesized_once(monkeypatch):
+    """Piper's clips differ from call to call; two side-by-side draws of one (text, voice), run on
+    the two synthesis threads, must give one clip, the one the cache keeps for later trainings."""
+    import export.tts as T
+    from export.tts import Voice
+    from export.wakeword import _synthesize_all
+
+    calls = []
+
+    def fake(text, voice):
+        calls.append((text, voice))
+        return np.full(160, len(calls), np.float32)  # a new rendering at every call
+
+    monkeypatch.setattr(T, "synthesize", fake)
+    a, b = Voice("piper", "0.667:0.8"), Voice("espeak-ng", "en-us")
+    out = _synthesize_all([("smart", a), ("smart", a), ("smart", b), ("mirror", a), ("smart", a)])
+    assert sorted(calls, key=str) == sorted([("smart", a), ("smart", b), ("mirror", a)], key=str)
+    assert out[0] is out[1] is out[4] and not np.array_equal(out[0], out[2])
