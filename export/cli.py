@@ -101,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help="training epochs (default 20)")
-    w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.8)")
+    w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.6)")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) side by side on the same synthesized clips and batches, and "
@@ -114,6 +114,10 @@ def parser() -> argparse.ArgumentParser:
                    help="weight of a phonetic (CTC) auxiliary loss while training, 0 = off (default 0.3): the mean of two such "
                         "models caught more real people on the dev phrases than the recipe without it, while single models, "
                         "alexa's above all, varied more (README, 'Phonetic features by CTC')")
+    w.add_argument("--mine-at", type=float, metavar="F",
+                   help="after this share of the epochs each model scores the real negative speech as a stream, every 100 ms as "
+                        "the runtime does, and the windows it takes for the phrase become a quarter of its negatives from then "
+                        "on; 0 = off (default 0.7; README, 'Hard negatives from the stream')")
     from .wakeword import WakewordConfig
 
     voices = {k: f.default for k, f in WakewordConfig.__dataclass_fields__.items() if k.endswith("_voices")}
@@ -230,7 +234,8 @@ def cmd_wakeword(a) -> dict:
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
     options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
                ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
-               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate), ("kokoro_negatives", a.kokoro_negatives))
+               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate), ("kokoro_negatives", a.kokoro_negatives),
+               ("mine_at", a.mine_at))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)

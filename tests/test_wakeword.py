@@ -58,7 +58,13 @@ def test_config_rejects_bad_phrases_and_sources():
     for bad in ({"run_on": 1.5}, {"aux_weight": -1}, {"aux_batch": 0}):
         with pytest.raises(ValueError, match="run_on"):
             WakewordConfig(phrase="hey edge", **bad)
+    for bad in ({"mine_at": 1.0}, {"mine_floor": 0}, {"mined_max": 0}, {"mined_share": 1.5}):
+        with pytest.raises(ValueError, match="mine_at"):
+            WakewordConfig(phrase="hey edge", **bad)
     assert WakewordConfig(phrase="  Hey   Edge ").phrase == "hey edge"
+    # mining comes after 70 % of the epochs, and never after the last one
+    assert [WakewordConfig(phrase="hey edge", epochs=e).mine_after for e in (1, 2, 20)] == [0, 1, 14]
+    assert WakewordConfig(phrase="hey edge", mine_at=0).mine_after == 0
 
 
 def test_real_clips_are_labelled_with_what_is_said():
@@ -211,17 +217,23 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     assert out.read_bytes() == before
 
 
-def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
+def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch):
     """--models 2 ships the mean of the logits of the models of seeds 0 and 1, trained side by side on
-    the first one's voices (synthesized once) and batches, each the very model trained alone on them."""
+    the first one's voices (synthesized once) and batches, each the very model trained alone on them,
+    hard negatives mined by each for itself after the first epoch (from a short stream, for time)."""
+    from types import SimpleNamespace
+
     import onnxruntime as ort
 
     from edge.features import LogMel
     from edge.model import session_options
+    from export import wakeword
     from export.ensemble import mean_of_models
     from export.wakeword import WakewordConfig, build_members, build_wakeword
 
-    cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=32, negatives=32, batch=32, espeak_voices=4,
+    stream = wakeword.NegativeStream
+    monkeypatch.setattr(wakeword, "NegativeStream", lambda pools, *a: stream(SimpleNamespace(real_negative=pools.real_negative[:150]), *a))
+    cfg = WakewordConfig(phrase="hey edge", epochs=2, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2,
                          ctc_weight=0.3, ctc_batch=8)
@@ -232,6 +244,8 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     trained = [s for s in record["steps"] if s["step"] == "train"]
     assert [(s["seeds"], s["voice_seed"], s["batch_seed"]) for s in trained] == [([0, 1], 0, 0)]
     assert len(trained[0]["histories"]) == 2
+    mined = [h[0]["hard_negatives"] for h in trained[0]["histories"]]
+    assert all(m["windows"] > 0 for m in mined) and mined[0] != mined[1], mined
     assert [s["step"] for s in record["steps"]].count("synthesize") == 1
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
@@ -252,6 +266,49 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root):
     assert Model(str(tmp_path / "two.onnx")).labels == ("_background_", "hey edge")
     with pytest.raises(ValueError, match="at least two"):
         mean_of_models(members[:1], tmp_path / "one.onnx")
+
+
+def test_hard_negatives_are_the_windows_of_real_speech_the_model_takes_for_the_phrase(data_root):
+    """mine_hard_negatives scores the windows the runtime would score (every 100 ms hop the VAD
+    lets through) on the real negatives joined end to end and keeps those the model gives at least
+    mine_floor, the best of each second, at most mined_max: here a model that hears a 1 kHz tone
+    finds, among real words, the windows ending in the three bursts of it, one a burst."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from benchmarks.wakeword_data import read_audio
+    from edge.features import LogMel
+    from export.wakeword import HOP, NegativeStream, WakewordConfig, mine_hard_negatives
+
+    words = [read_audio(p) for p in sorted((data_root / "speech_commands").rglob("*.flac"))[:40]]
+    tone = 0.3 * np.sin(2 * np.pi * 1000 * np.arange(4000) / 16000).astype(np.float32)
+    bursts = (5, 17, 30)  # these words end in a 0.25 s burst
+    clips = [np.concatenate([w, tone]) if k in bursts else w for k, w in enumerate(words)]
+    burst_ends = [int(np.cumsum([len(c) for c in clips])[k]) for k in bursts]  # in the joined clips
+    band = 14  # the mel band of 1 kHz
+
+    class ToneNet(torch.nn.Module):  # the phrase's logit: how far the 1 kHz band stands above its neighbours, last 0.25 s
+        def forward(self, x):
+            contrast = (x[:, band, -25:] - (x[:, band - 3, -25:] + x[:, band + 3, -25:]) / 2).mean(-1)
+            return torch.stack([torch.zeros_like(contrast), contrast - 6.0], 1)
+
+    frontend = LogMel()
+    stream = NegativeStream(SimpleNamespace(real_negative=clips), 24_000, frontend)
+    assert stream.hours == pytest.approx(sum(len(c) for c in clips) / 16000 / 3600)
+    for hop in stream.hops[::97]:  # a window's features are its own log-mel
+        np.testing.assert_array_equal(stream.features(np.array([hop]))[0], frontend(stream.window_audio(hop)))
+    hard, found = mine_hard_negatives(ToneNet(), stream, WakewordConfig(phrase="hey edge", mine_floor=0.9, mined_max=10))
+    assert found["windows"] == len(hard) == 3 and found["windows_scored"] == len(stream.hops), found
+    matched = []  # the burst each mined window ends in: the window of a hop ending within 0.1 s after the burst
+    for w in hard:
+        hops = [h for h in stream.hops if any(0 <= (h + 1) * HOP - e < HOP for e in burst_ends)]
+        hit = [h for h in hops if np.array_equal(w, stream.window_audio(h))]
+        assert len(hit) == 1, "a mined window is a window of the stream ending in a burst"
+        matched.append(next(e for e in burst_ends if 0 <= (hit[0] + 1) * HOP - e < HOP))
+    assert sorted(matched) == burst_ends, "one window a burst"
+    assert len(mine_hard_negatives(ToneNet(), stream, WakewordConfig(phrase="hey edge", mine_floor=0.9, mined_max=2))[0]) == 2
+    assert mine_hard_negatives(ToneNet(), stream, WakewordConfig(phrase="hey edge", mine_floor=0.99999))[1]["windows"] == 0
 
 
 def _affine_model(path, weights, bias) -> None:
@@ -611,10 +668,12 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     seen = []
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
-    assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives"]) == 0
+    assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
+                           "--mine-at", "0"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
+    assert (seen[0].mine_after, seen[1].mine_at, seen[1].mine_after) == (0, 0.7, 14), "mining off when asked; on by default"
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
 
 
