@@ -615,19 +615,27 @@ class _Member:
         self.gen = torch.Generator().manual_seed(seed)
         self.rng_state = torch.get_rng_state()
         self.history, self.snapshots = [], []
-        self.hard = []  # windows of real negative speech this model mined (mine_hard_negatives)
+        self.hard, self.hard_features = [], None  # windows of real speech this model mined, and their log-mel
 
     def with_hard(self, x: np.ndarray, hard, pools: Pools, frontend: LogMel, aug: AugmentConfig) -> np.ndarray:
         """x with the rows `hard` names replaced by this model's mined windows, half of them in a
-        fresh room and noise (x itself when there are none)."""
+        fresh room and noise (x itself when there are none); the others' log-mel is computed once."""
         if hard is None or not len(hard[0]) or not self.hard:
             return x
         rows, seed = hard
         rng = np.random.default_rng(seed)
-        windows = [self.hard[rng.integers(len(self.hard))] for _ in rows]
-        windows = [_finish(w, rng, pools.noises, aug) if rng.random() < 0.5 else w for w in windows]
-        x = x.copy()
-        x[rows] = frontend(np.stack(windows))
+        picks = [rng.integers(len(self.hard)) for _ in rows]
+        x, fresh, windows = x.copy(), [], []
+        for row, k in zip(rows, picks):
+            if rng.random() < 0.5:
+                fresh.append(row)
+                windows.append(_finish(self.hard[k], rng, pools.noises, aug))
+            else:
+                if self.hard_features is None:
+                    self.hard_features = frontend(np.stack(self.hard))
+                x[row] = self.hard_features[k]
+        if windows:
+            x[fresh] = frontend(np.stack(windows))
         return x
 
     def step(self, x, y, xa, ya, xc, yc) -> tuple:
@@ -690,7 +698,7 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
         if epoch + 1 == cfg.mine_after:
             t1, stream = time.time(), NegativeStream(pools, cfg.window, frontend)
             for m in members:
-                m.hard, found = mine_hard_negatives(m.net, stream, cfg)
+                (m.hard, found), m.hard_features = mine_hard_negatives(m.net, stream, cfg), None
                 m.history[-1]["hard_negatives"] = found
             log(f"hard negatives: {', '.join(str(len(m.hard)) for m in members)} windows mined from the {len(stream.hops)} windows "
                 f"of real speech ({stream.hours:.2f} h) ({time.time() - t1:.0f}s)")

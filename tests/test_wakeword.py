@@ -301,8 +301,8 @@ def test_hard_negatives_are_the_windows_of_real_speech_the_model_takes_for_the_p
     hard, found = mine_hard_negatives(ToneNet(), stream, WakewordConfig(phrase="hey edge", mine_floor=0.9, mined_max=10))
     assert found["windows"] == len(hard) == 3 and found["windows_scored"] == len(stream.hops), found
     matched = []  # the burst each mined window ends in: the window of a hop ending within 0.1 s after the burst
+    hops = [h for h in stream.hops if any(0 <= (h + 1) * HOP - e < HOP for e in burst_ends)]
     for w in hard:
-        hops = [h for h in stream.hops if any(0 <= (h + 1) * HOP - e < HOP for e in burst_ends)]
         hit = [h for h in hops if np.array_equal(w, stream.window_audio(h))]
         assert len(hit) == 1, "a mined window is a window of the stream ending in a burst"
         matched.append(next(e for e in burst_ends if 0 <= (hit[0] + 1) * HOP - e < HOP))
