@@ -322,6 +322,8 @@ class Pools:
 
         rng = np.random.default_rng(cfg.voices_seed)
         self.run_on = cfg.run_on
+        self.own = own_recordings(root, cfg.phrase)
+        listed = self._real_paths(cfg, root)  # a missing folder is told now, not after minutes of synthesis
         t0 = time.time()
         names = espeak_voices()
         if not names:
@@ -334,21 +336,28 @@ class Pools:
         self.voice_counts = {e: sum(v.engine == e for v in voices + hibari)
                              for e in ("espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro", "hibari")}
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
-        self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
-        lexicon = phonetic.dictionary(limit=cfg.lexicon_words)
-        self.confusable_texts = phonetic.confusables(cfg.phrase, cfg.confusables, lexicon)
-        # who says the negatives: every voice, or all but Kokoro's (10 times and more the others' CPU a clip)
-        speakers = voices if cfg.kokoro_negatives else [v for v in voices if v.engine != "kokoro"]
-        neg_jobs = [(t, speakers[rng.integers(len(speakers))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
-        neg_jobs += [(t, speakers[rng.integers(len(speakers))]) for t in _without(cfg.phrase, phonetic.random_phrases(cfg.random_phrases, rng, lexicon))]
-        if hibari:  # hibari's speakers say the negatives too, in their share of the positives
-            share = len(hibari) / len(voices)
-            neg_jobs += [(t, hibari[hrng.integers(len(hibari))]) for t in self.confusable_texts
-                         for _ in range(round(cfg.confusable_voices * share))]
-            neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
-                         for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
-        self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for _, v in neg_jobs))}
-        self.tts_negative = _synthesize_all(neg_jobs)
+        # while the voices say the phrase (engines in subprocesses and ONNX Runtime, which release the
+        # GIL), a side thread searches the lexicon for confusable words and reads the real clips
+        with ThreadPoolExecutor(1) as side:
+            searched = side.submit(lambda: (lex := phonetic.dictionary(limit=cfg.lexicon_words),
+                                            phonetic.confusables(cfg.phrase, cfg.confusables, lex)))
+            read = side.submit(lambda: [D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
+                                        for paths in listed.values()])
+            self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
+            lexicon, self.confusable_texts = searched.result()
+            # who says the negatives: every voice, or all but Kokoro's (10 times and more the others' CPU a clip)
+            speakers = voices if cfg.kokoro_negatives else [v for v in voices if v.engine != "kokoro"]
+            neg_jobs = [(t, speakers[rng.integers(len(speakers))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
+            neg_jobs += [(t, speakers[rng.integers(len(speakers))]) for t in _without(cfg.phrase, phonetic.random_phrases(cfg.random_phrases, rng, lexicon))]
+            if hibari:  # hibari's speakers say the negatives too, in their share of the positives
+                share = len(hibari) / len(voices)
+                neg_jobs += [(t, hibari[hrng.integers(len(hibari))]) for t in self.confusable_texts
+                             for _ in range(round(cfg.confusable_voices * share))]
+                neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
+                             for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
+            self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for _, v in neg_jobs))}
+            self.tts_negative = _synthesize_all(neg_jobs)
+            real = read.result()
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs]
         self._phones = None
         self.tts_seconds = time.time() - t0
@@ -357,19 +366,9 @@ class Pools:
             srng = np.random.default_rng([cfg.voices_seed, 4])
             self.positive_slow = [stretch(x, srng.uniform(*SLOW_FACTOR)) for x in self.positive]
             self.tts_negative_slow = [stretch(x, srng.uniform(*SLOW_FACTOR)) for x in self.tts_negative]
-        self.own = own_recordings(root, cfg.phrase)
         self.real_negative, self.real_words, self.real_counts = [], [], {}
-        for source in NEGATIVE_SOURCES:
-            if source in cfg.exclude:
-                continue
-            folder = root / source
-            if not folder.is_dir():
-                raise D.DataError(f"{folder}: not found (negatives come from it; give --exclude {source} to go without)")
-            paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in D.AUDIO_SUFFIXES
-                           and not (source == "wakewords" and p.parent.name in self.own)
-                           and not (source == "speech_commands" and p.parent.name == D.SILENCE)
-                           and not (source != "wakewords" and D.fold_of(speaker_group(source, p), cfg.n_folds) == cfg.heldout_fold))
-            self.real_negative += D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
+        for (source, paths), clips in zip(listed.items(), real):
+            self.real_negative += clips
             self.real_words += [what_is_said(source, p) for p in paths]
             self.real_counts[source] = len(paths)
         self.noises = [v for k, v in sorted(D.noise_bank(root).items())
@@ -381,6 +380,22 @@ class Pools:
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}), {len(self.tts_negative)} TTS negatives "
             f"({len(self.confusable_texts)} confusable texts), {len(self.real_negative)} real negative clips {self.real_counts}, "
             f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
+
+    def _real_paths(self, cfg: WakewordConfig, root: Path) -> dict:
+        """{source: sorted paths} of the real negative clips: all of each source folder but the
+        phrase's own recordings, Speech Commands' silence and the held-out fold's speakers."""
+        out = {}
+        for source in NEGATIVE_SOURCES:
+            if source in cfg.exclude:
+                continue
+            folder = root / source
+            if not folder.is_dir():
+                raise D.DataError(f"{folder}: not found (negatives come from it; give --exclude {source} to go without)")
+            out[source] = sorted(p for p in folder.rglob("*") if p.suffix.lower() in D.AUDIO_SUFFIXES
+                                 and not (source == "wakewords" and p.parent.name in self.own)
+                                 and not (source == "speech_commands" and p.parent.name == D.SILENCE)
+                                 and not (source != "wakewords" and D.fold_of(speaker_group(source, p), cfg.n_folds) == cfg.heldout_fold))
+        return out
 
     def phones(self) -> dict:
         """The CTC targets (made once): {"inventory": IPA letters, "positive": the phrase's letter ids,
@@ -697,8 +712,10 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {losses} train acc {accs} ({seconds:.0f}s)")
         if epoch + 1 == cfg.mine_after:
             t1, stream = time.time(), NegativeStream(pools, cfg.window, frontend)
-            for m in members:
-                (m.hard, found), m.hard_features = mine_hard_negatives(m.net, stream, cfg), None
+            with ThreadPoolExecutor(len(members), initializer=torch.set_num_threads, initargs=(1,)) as threads:  # a model each
+                mined = list(threads.map(lambda m: mine_hard_negatives(m.net, stream, cfg), members))
+            for m, (hard, found) in zip(members, mined):
+                m.hard, m.hard_features = hard, None
                 m.history[-1]["hard_negatives"] = found
             log(f"hard negatives: {', '.join(str(len(m.hard)) for m in members)} windows mined from the {len(stream.hops)} windows "
                 f"of real speech ({stream.hours:.2f} h) ({time.time() - t1:.0f}s)")

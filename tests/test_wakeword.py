@@ -714,3 +714,23 @@ def test_a_job_drawn_twice_is_synthesized_once(monkeypatch):
     out = _synthesize_all([("smart", a), ("smart", a), ("smart", b), ("mirror", a), ("smart", a)])
     assert sorted(calls, key=str) == sorted([("smart", a), ("smart", b), ("mirror", a)], key=str)
     assert out[0] is out[1] is out[4] and not np.array_equal(out[0], out[2])
+
+
+def test_a_missing_negatives_folder_is_named_before_any_synthesis(monkeypatch, tmp_path, data_root):
+    """The real clips are listed before the voices speak (and read while they do): a data folder
+    without emodb is told at once, not after minutes of synthesis."""
+    import export.data as D
+    import export.tts as T
+    from export.wakeword import Pools, WakewordConfig
+
+    calls = []
+    monkeypatch.setattr(T, "synthesize", lambda text, voice: calls.append(text) or np.zeros(1600, np.float32))
+    for name in ("speech_commands", "wakewords", "background_noise"):
+        (tmp_path / name).symlink_to(data_root / name)
+    with pytest.raises(D.DataError, match=f"{tmp_path / 'emodb'}: not found"):
+        Pools(WakewordConfig("hey edge", espeak_voices=2, piper_voices=0, kokoro_voices=0, hibari_voices=0), tmp_path, log=lambda *_: None)
+    assert calls == []
+    small = dict(espeak_voices=2, piper_voices=0, kokoro_voices=0, hibari_voices=0, confusables=2, random_phrases=4, lexicon_words=1500)
+    pools = Pools(WakewordConfig("hey edge", exclude=("emodb",), **small), tmp_path, log=lambda *_: None)
+    assert calls and pools.real_counts == {"speech_commands": 2295, "wakewords": 1484}
+    assert len(pools.real_negative) == len(pools.real_words) == 2295 + 1484
