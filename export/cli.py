@@ -92,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--tts-voices", type=int, default=0, help="synthetic voices per gender (default none: measured to hurt)")
     g.add_argument("--overwrite", action="store_true")
 
+    from .wakeword import WakewordConfig
+
     w = sub.add_parser("wakeword", help="train a wake-word model from the phrase's text alone (offline TTS) as INT8 ONNX")
     w.add_argument("phrase", metavar="PHRASE", help='what to listen for, e.g. "smart mirror"')
     w.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
@@ -100,8 +102,8 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated data folders not to take negatives from (speech_commands, emodb, wakewords)")
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
-    w.add_argument("--epochs", type=int, help="training epochs (default 20)")
-    w.add_argument("--threshold", type=float, help="score an event needs, written into the model (default 0.6)")
+    w.add_argument("--epochs", type=int, help=f"training epochs (default {WakewordConfig.epochs})")
+    w.add_argument("--threshold", type=float, help=f"score an event needs, written into the model (default {WakewordConfig.threshold})")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) side by side on the same synthesized clips and batches, and "
@@ -118,8 +120,6 @@ def parser() -> argparse.ArgumentParser:
                    help="after this share of the epochs each model scores the real negative speech as a stream, every 100 ms as "
                         "the runtime does, and the windows it takes for the phrase become a quarter of its negatives from then "
                         "on; 0 = off (default 0.7; README, 'Hard negatives from the stream')")
-    from .wakeword import WakewordConfig
-
     voices = {k: f.default for k, f in WakewordConfig.__dataclass_fields__.items() if k.endswith("_voices")}
     w.add_argument("--espeak-voices", type=int, metavar="N", help=f"random espeak-ng voice draws (default {voices['espeak_voices']})")
     w.add_argument("--piper-voices", type=int, metavar="N",

@@ -669,11 +669,13 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
     assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
-                           "--mine-at", "0"]) == 0
+                           "--mine-at", "0", "--epochs", "20", "--kokoro-voices", "250"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
-    assert (seen[0].mine_after, seen[1].mine_at, seen[1].mine_after) == (0, 0.7, 14), "mining off when asked; on by default"
+    assert (seen[0].mine_after, seen[1].mine_at, seen[1].mine_after) == (0, 0.7, 12), "mining off when asked; on by default"
+    assert (seen[0].epochs, seen[0].kokoro_voices, seen[1].epochs, seen[1].kokoro_voices) == (20, 250, 17, 150), \
+        "the recipe before when asked; the shorter one by default"
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
 
 
