@@ -116,7 +116,7 @@ class WakewordConfig:
     the four dev phrases against 81.9 / 69.4 % with them, within the spread of the pairs of seeds
     (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h (73.6 against 80.5-90.4 %),
     smart mirror higher (70.7 against 61.7-68.3 %) (benchmarks/results/wakeword/kokoro_free).
-    mine_at: after this share of the epochs (0.7: 14 of 20), each model scores its real negative speech
+    mine_at: after this share of the epochs (0.7: 12 of 17), each model scores its real negative speech
     joined end to end as the runtime would (the window ending at every 100 ms hop the VAD lets through)
     and keeps the windows it gives at least mine_floor, the best of each second, at most mined_max;
     from then on mined_share of its negatives are drawn from them, half of them in a fresh room and
@@ -365,7 +365,7 @@ class Pools:
                              for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
             self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for _, v in neg_jobs))}
             self.tts_negative = _synthesize_all(neg_jobs)
-            real = read.result()
+            real = read.result()  # (its seconds, if any are left to wait, count as synthesis in the record)
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs]
         self._phones = None
         self.tts_seconds = time.time() - t0
