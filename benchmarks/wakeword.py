@@ -25,7 +25,8 @@ alone ("ours, seed S"); --seeds S,S,... measures the mean of other already-train
 so that every pair of seeds can be read, not only 0 and 1; NAME:S takes seed S of the benchmark
 folder NAME beside OUT (e.g. --seeds 0,recipe:0 --out OUT/ctc: a model of each recipe).
 --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
-``--train --set hibari_voices=250 --out OUT/hibari``.
+``--train --set hibari_voices=250 --out OUT/hibari`` (not seed, voice_seed, batch_seed, models or
+gate, which the benchmark sets itself: refused).
 
 Every model runs through the edge runtime's own streaming pipeline (VAD, 100 ms hop, smoothing,
 refractory); one pass records the smoothed score of every hop, so every threshold is evaluated
@@ -57,11 +58,19 @@ THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.95, 0.025), np.arange(0.
 FOLDS = 2
 
 
-def parse_settings(items: list) -> dict:
-    """['aux_weight=0', 'channels=[20,28]'] -> {'aux_weight': 0, 'channels': [20, 28]} (values as JSON, else text)."""
+PINNED = ("seed", "voice_seed", "batch_seed", "models", "gate")  # set by this benchmark itself (seeds 0.., --models, --gate)
+
+
+def parse_settings(items: list, pinned: tuple = ()) -> dict:
+    """['aux_weight=0', 'channels=[20,28]'] -> {'aux_weight': 0, 'channels': [20, 28]} (values as JSON, else text);
+    the names in `pinned` are refused, as the caller sets them itself (a setting silently overridden
+    would measure something else than asked)."""
     from export.wakeword import WakewordConfig
 
-    known = {f.name for f in fields(WakewordConfig)} - {"phrase", "heldout_fold", "n_folds"}
+    for item in items:
+        if item.partition("=")[0] in pinned:
+            raise ValueError(f"--set {item}: this benchmark sets {', '.join(pinned)} itself (--models, --gate; seeds from 0)")
+    known = {f.name for f in fields(WakewordConfig)} - {"phrase", "heldout_fold", "n_folds"} - set(pinned)
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -261,7 +270,7 @@ def main(argv=None) -> int:
         print("error: --models must be at least 1; --member S needs S >= 1, and neither --models nor --train", file=sys.stderr)
         return 2
     try:
-        settings = parse_settings(a.set)
+        settings = parse_settings(a.set, PINNED)
         seeds = parse_seeds(a.seeds) if a.seeds is not None else None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

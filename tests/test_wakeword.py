@@ -422,6 +422,9 @@ def test_ablation_settings_parse_as_json():
 
     assert parse_settings(["aux_weight=0", "channels=[20,28,40,56]", "exclude=[\"emodb\"]"]) == {
         "aux_weight": 0, "channels": [20, 28, 40, 56], "exclude": ["emodb"]}
+    assert parse_settings(["seed=2"]) == {"seed": 2}, "the ablation tool takes a seed"
+    with pytest.raises(ValueError, match="sets seed"):
+        parse_settings(["epochs=17", "seed=2"], ("seed", "models"))  # the benchmark trains seeds 0.. itself
 
 
 def test_pico_voices_are_drawn_only_where_pico2wave_is_installed(monkeypatch):
@@ -646,10 +649,12 @@ def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     (["--keywords", "alexa"], "not trained yet"),
     (["--gate", "0.1", "--keywords", "alexa"], "--gate wants"),
     (["--gate", "1", "--models", "2", "--keywords", "alexa"], "--gate wants"),
+    (["--train", "--models", "2", "--set", "seed=2", "--keywords", "alexa"], "sets seed"),
 ])
 def test_wakeword_benchmark_bad_seeds_are_one_line(tmp_path, data_root, args, message):
     """Without --train, benchmarks.wakeword reads models already trained: a wrong list or a missing
-    model is one line and exit 2, before anything is measured or written."""
+    model is one line and exit 2, before anything is measured or written; so is a --set of what the
+    benchmark sets itself (it trains seeds 0..N-1: --set seed=2 would be silently the same models)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
