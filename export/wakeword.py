@@ -554,7 +554,7 @@ def said_batch(pools: Pools, cfg: WakewordConfig, rng: np.random.Generator, fron
     return frontend(x), pools.real_word_ids[idx]
 
 
-HOP = SAMPLE_RATE // 10  # the runtime's hop: a window every 100 ms
+HOP = SAMPLE_RATE * ModelSpec.hop_ms // 1000  # the runtime's hop (a model's default, 100 ms): a window every HOP samples
 
 
 class NegativeStream:
@@ -600,13 +600,14 @@ def mine_hard_negatives(net, stream: NegativeStream, cfg: WakewordConfig) -> tup
             logits = net(torch.from_numpy(stream.features(stream.hops[c:c + 512])))
             scores[c:c + 512] = torch.softmax(logits, 1)[:, 1].numpy()
     net.train()
-    taken = np.zeros(len(stream.audio) // HOP + 10, bool)
+    per_s = SAMPLE_RATE // HOP
+    taken = np.zeros(len(stream.audio) // HOP + per_s, bool)
     keep = []
     for j in np.argsort(-scores, kind="stable"):
         if scores[j] < cfg.mine_floor or len(keep) >= cfg.mined_max:
             break
         h = stream.hops[j]
-        if not taken[max(0, h - 9):h + 10].any():
+        if not taken[max(0, h - per_s + 1):h + per_s].any():  # none kept within a second of it
             taken[h] = True
             keep.append(j)
     return ([stream.window_audio(stream.hops[j]) for j in keep],
