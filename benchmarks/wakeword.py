@@ -43,7 +43,7 @@ import fcntl  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from dataclasses import fields  # noqa: E402
+from dataclasses import fields as dataclass_fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -58,24 +58,30 @@ THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.95, 0.025), np.arange(0.
 FOLDS = 2
 
 
-PINNED = ("seed", "voice_seed", "batch_seed", "models", "gate")  # set by this benchmark itself (seeds 0.., --models, --gate)
+PINNED = ("seed", "voice_seed", "batch_seed", "models", "gate", "verify")  # set by this benchmark itself (seeds 0.., --models, --gate, --verify)
 
 
-def parse_settings(items: list, pinned: tuple = ()) -> dict:
+VERIFY_FIELDS = ("floor", "weight", "bias", "missing", "plp", "lead_s", "tail_s", "max_s")  # of edge.verify.VerifySpec, for --verify-set
+
+
+def parse_settings(items: list, pinned: tuple = (), fields: tuple = None) -> dict:
     """['aux_weight=0', 'channels=[20,28]'] -> {'aux_weight': 0, 'channels': [20, 28]} (values as JSON, else text);
     the names in `pinned` are refused, as the caller sets them itself (a setting silently overridden
-    would measure something else than asked)."""
-    from export.wakeword import WakewordConfig
-
+    would measure something else than asked). `fields`: the names allowed (default: WakewordConfig's)."""
+    option = "--verify-set" if fields else "--set"
     for item in items:
         if item.partition("=")[0] in pinned:
             raise ValueError(f"--set {item}: this benchmark sets {', '.join(pinned)} itself (--models, --gate; seeds from 0)")
-    known = {f.name for f in fields(WakewordConfig)} - {"phrase", "heldout_fold", "n_folds"} - set(pinned)
+    if fields is None:
+        from export.wakeword import WakewordConfig
+
+        fields = [f.name for f in dataclass_fields(WakewordConfig)]
+    known = set(fields) - {"phrase", "heldout_fold", "n_folds"} - set(pinned)
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or name not in known:
-            raise ValueError(f"--set wants NAME=VALUE with NAME one of {', '.join(sorted(known))}; got {item!r}")
+            raise ValueError(f"{option} wants NAME=VALUE with NAME one of {', '.join(sorted(known))}; got {item!r}")
         try:
             out[name] = json.loads(value)
         except json.JSONDecodeError:
@@ -128,6 +134,23 @@ def score_series(model: Model, audio: np.ndarray, label: str):
     return times, scores
 
 
+def candidate_series(model: Model, audio: np.ndarray):
+    """(end times, scores) of every candidate a verified wake word's pipeline closes over `audio`
+    (edge/verify.py), whatever the threshold: the events at any threshold are among them."""
+    p = StreamingPipeline(model, StreamConfig())
+    times, scores = [], []
+    for i in range(len(audio) // HOP):
+        p.process(audio[i * HOP:(i + 1) * HOP])
+        if p.decide.last_candidate is not None:
+            times.append(p.decide.last_candidate[0])
+            scores.append(p.decide.last_candidate[1])
+    p.flush()
+    if p.decide.last_candidate is not None:
+        times.append(p.decide.last_candidate[0])
+        scores.append(p.decide.last_candidate[1])
+    return np.array(times, float), np.array(scores, np.float32)
+
+
 def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path) -> dict:
     """One model (trained with heldout_fold `fold`) over the phrase's real clips and over its fold's
     part of the false-accept stream: peak score per clip, events per threshold of THRESHOLDS,
@@ -136,10 +159,11 @@ def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path) -> d
 
     model = Model(str(path))
     label = model.labels[1 - model.labels.index("_background_")]
-    peaks = np.array([score_series(model, x, label)[1].max() for _, x in clips])
+    series = candidate_series if model.spec.verify else lambda m, x: score_series(m, x, label)
+    peaks = np.array([np.max(series(model, x)[1], initial=0.0) for _, x in clips])
     stream = np.concatenate([read_audio(p) for p in heldout_paths(root, fold, n_folds)])
     cpu0 = time.process_time()
-    times, scores = score_series(model, stream, label)
+    times, scores = series(model, stream)
     cpu = time.process_time() - cpu0
     return {"model": model, "label": label, "peaks": peaks, "hours": len(stream) / 16000 / 3600, "cpu": cpu,
             "events": np.array([count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS])}
@@ -154,7 +178,7 @@ def measure(models: list, keyword: str, root: Path) -> dict:
     model, label = passes[-1]["model"], passes[-1]["label"]
 
     curve = [curve_point(t, np.mean(peaks >= t), e, hours) for t, e in zip(THRESHOLDS, events)]
-    default = model.spec.threshold_for(label)
+    default = model.spec.verify["threshold"] if model.spec.verify else model.spec.threshold_for(label)
     at_default = min(curve, key=lambda p: abs(p["threshold"] - default))
     missed = sorted({name for k in range(len(models)) for (name, _), p in zip(clips, peaks[k]) if p < default})
     seconds = np.array([speaking_seconds(x) for _, x in clips])
@@ -253,6 +277,12 @@ def main(argv=None) -> int:
     ap.add_argument("--gate", type=float, default=0.0, metavar="P",
                     help="with --models N or --seeds: merge as edge-export wakeword --gate P does (the other members run only "
                          "where seed 0's model gives at least P; export/ensemble.py), into files and results named _gate<P>")
+    ap.add_argument("--verify", action="store_true",
+                    help="measure the models with pocketsphinx's second opinion (edge/verify.py), as edge-export wakeword "
+                         "writes them by default: verified copies named _verified, results in ours_..._verified.json")
+    ap.add_argument("--verify-set", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --verify: a setting of edge.verify.VerifySpec changed from its default (floor, weight, "
+                         "max_s...), the results and copies named after it")
     ap.add_argument("--seeds", metavar="S,S,...", help="measure the mean of the models of these seeds (already trained; e.g. 0,2), "
                     "NAME:S for seed S of the benchmark folder NAME beside --out")
     a = ap.parse_args(argv)
@@ -295,7 +325,8 @@ def main(argv=None) -> int:
 
         for kw in keywords:
             for k in range(FOLDS):
-                base = {**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS, "voice_seed": 0, "batch_seed": 0}
+                base = {**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS, "voice_seed": 0, "batch_seed": 0,
+                        "verify": False}  # the models as trained; --verify measures verified copies
                 paths = [model_path(out, kw, k, seed) for seed in range(a.models)]
                 if a.models > 1 and not any(p.exists() for p in paths):  # all at once, as edge-export wakeword --models N
                     cfg = WakewordConfig(**{**base, "seed": 0, "models": a.models, "gate": a.gate})
@@ -315,7 +346,24 @@ def main(argv=None) -> int:
             models[kw] = [merged_path(out, kw, k, merge, gate_tag) for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
                 mean_of_models(members(kw, k), path, gate=a.gate)
-    results_path = out / (f"ours_{merge}{gate_tag}.json" if merge else f"ours_m{a.member}.json" if a.member else "ours.json")
+    try:
+        vset = parse_settings(a.verify_set, fields=VERIFY_FIELDS)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    vtag = ("_verified" + "".join(f"+{k}={v:g}" if isinstance(v, (int, float)) else f"+{k}={v}" for k, v in sorted(vset.items()))
+            if a.verify else "")  # "_verified+max_s=2+weight=8"
+    if a.verify:
+        import shutil
+
+        from export.wakeword import WakewordConfig, add_verification
+
+        for kw in keywords:
+            for k, path in enumerate(models[kw]):
+                models[kw][k] = path.with_name(f"{path.stem}{vtag}.onnx")
+                shutil.copyfile(path, models[kw][k])
+                add_verification(models[kw][k], phrase_of(root, kw), WakewordConfig.verify_threshold, **vset)
+    results_path = out / (f"ours_{merge}{gate_tag}{vtag}.json" if merge else f"ours_m{a.member}{vtag}.json" if a.member else f"ours{vtag}.json")
     results = {}
     for kw in keywords:
         results[kw] = measure(models[kw], kw, root)
@@ -342,9 +390,12 @@ def write_reports(out: Path) -> None:
     single = json.loads((out / "ours.json").read_text()) if (out / "ours.json").exists() else {}
     ensembles = {f"ours, seed {p.stem.split('_m')[1]}": json.loads(p.read_text()) for p in sorted(out.glob("ours_m*.json"))}
 
-    def label(stem: str, key: str, what: str) -> str:  # "ours_x3_gate0.05" -> "ours, 3 models, gate 0.05"
+    def label(stem: str, key: str, what: str) -> str:
+        """"ours_x3_gate0.05" -> "ours, 3 models, gate 0.05"; "..._verified+max_s=2" -> "..., verified (max_s=2)"."""
+        stem, verified, settings = stem.partition("_verified")
         tag, _, gate = stem.split(key, 1)[1].partition("_gate")
-        return what.format(tag.replace("-", "+")) + (f", gate {gate}" if gate else "")
+        return (what.format(tag.replace("-", "+")) + (f", gate {gate}" if gate else "")
+                + (", verified" + (f" ({settings.strip('+').replace('+', ', ')})" if settings else "") if verified else ""))
 
     ensembles.update({label(p.stem, "_x", "ours, {} models"): json.loads(p.read_text()) for p in sorted(out.glob("ours_x*.json"))})
     ensembles.update({label(p.stem, "_seeds", "ours, seeds {}"): json.loads(p.read_text()) for p in sorted(out.glob("ours_seeds*.json"))})

@@ -26,14 +26,17 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
     p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")
     p.add_argument("--hangover-ms", type=int, default=300, help="gate stays open this long after speech (default %(default)s)")
-    p.add_argument("--threshold", type=float, help="score an event needs (default: the model's own)")
+    p.add_argument("--threshold", type=float, help="score an event needs (default: the model's own; a verified wake word's: its candidates')")
     p.add_argument("--smoothing", type=int, help="hops averaged before the threshold (default: the model's own)")
     p.add_argument("--refractory", type=float, help="seconds after an event with no other (default: the model's own)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="a wake word whose model asks for pocketsphinx's second opinion: the model's score alone, at its own threshold")
 
 
 def _config(a) -> StreamConfig:
     return StreamConfig(hop_ms=a.hop_ms, vad=not a.no_vad, vad_mode=a.vad_mode, vad_frame_ms=a.vad_frame_ms,
-                        hangover_ms=a.hangover_ms, threshold=a.threshold, smoothing=a.smoothing, refractory_s=a.refractory)
+                        hangover_ms=a.hangover_ms, threshold=a.threshold, smoothing=a.smoothing, refractory_s=a.refractory,
+                        verify=not a.no_verify)
 
 
 def parser() -> argparse.ArgumentParser:

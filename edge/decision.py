@@ -52,6 +52,51 @@ class EventTrigger:
         return []
 
 
+class VerifiedTrigger(EventTrigger):
+    """EventTrigger whose wake word is verified (edge.verify): the smoothed score of ``spec.label``
+    opens and closes candidates, each candidate scored once by the keyphrase scorer; an event fires
+    when a candidate's score reaches the threshold outside the refractory period. ``last_candidate``
+    holds (end time, score) of a candidate closed at the last hop (None otherwise), every
+    candidate whatever the threshold, for benchmarks that sweep it."""
+
+    def __init__(self, labels, spec, scorer, audio, threshold: float, smoothing: int, refractory_s: float, window_s: float):
+        from .verify import Candidates
+
+        thresholds = np.full(len(labels), np.inf, np.float32)  # the label's own threshold is the candidate's
+        super().__init__(labels, thresholds, np.zeros(len(labels), bool), smoothing, refractory_s, window_s)
+        self.k = self.labels.index(spec.label)
+        self.threshold = float(threshold)
+        self.candidates = Candidates(spec, scorer)
+        self.audio = audio  # (start, end) -> samples of the stream
+
+    def reset(self) -> None:
+        super().reset()
+        if hasattr(self, "candidates"):
+            self.candidates.reset()
+        self.last_candidate = None
+        self.last_time = 0.0
+
+    def process(self, scores: Optional[np.ndarray], t: float) -> list:
+        self.last_time = t
+        super().process(scores, t)  # smoothing only: no label can fire on its own
+        return self._decide(self.candidates.process(None if self.average is None else self.average[self.k], t, self.audio))
+
+    def _decide(self, closed) -> list:
+        self.last_candidate = None
+        if closed is None:
+            return []
+        start, end, score = closed
+        self.last_candidate = (end, score)
+        if score < self.threshold or (self.last_event is not None and end - self.last_event < self.refractory_s):
+            return []
+        self.last_event = end
+        return [Detection(self.labels[self.k], float(score), start, end)]
+
+    def flush(self) -> list:
+        """End of stream: a candidate still open is scored now."""
+        return self._decide(self.candidates.close(self.last_time, self.audio))
+
+
 class SegmentAggregator:
     """Average the scores of every window in a speech segment; when the segment ends (the
     gate closes, or the stream ends), report its best label. Segments shorter than

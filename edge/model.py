@@ -60,6 +60,7 @@ class ModelSpec:
     aggregate: str = "event"
     output: str = "logits"
     extra_inputs: dict = field(default_factory=dict)
+    verify: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.labels or not all(isinstance(x, str) and x for x in self.labels):
@@ -89,6 +90,15 @@ class ModelSpec:
             raise ModelError(f"metadata 'hop_ms' must be a positive multiple of 10, got {self.hop_ms!r}")
         if self.smoothing < 1 or self.refractory_s < 0:
             raise ModelError("smoothing must be >= 1 and refractory_s >= 0")
+        if self.verify:
+            from .verify import VerifySpec
+
+            try:
+                v = VerifySpec.from_dict(self.verify)
+            except ValueError as e:
+                raise ModelError(str(e)) from None
+            if v.label not in self.labels or v.label in self.background or self.aggregate != "event":
+                raise ModelError(f"metadata 'verify' names {v.label!r}, not a foreground label of an event model")
 
     def threshold_for(self, label: str) -> float:
         return float(self.thresholds.get(label, self.threshold))
@@ -96,6 +106,8 @@ class ModelSpec:
     def to_json(self) -> str:
         d = asdict(self)
         d["labels"], d["background"] = list(self.labels), list(self.background)
+        if not d["verify"]:
+            del d["verify"]  # as models exported before verification existed
         return json.dumps(d, sort_keys=True)
 
     @classmethod

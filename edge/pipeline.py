@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .decision import EventTrigger, SegmentAggregator
+from .decision import EventTrigger, SegmentAggregator, VerifiedTrigger
 from .features import StreamingLogMel
 from .model import Model
 from .ring import RingBuffer
@@ -24,7 +24,10 @@ class StreamConfig:
     """hop_ms: how often the model runs, a multiple of vad_frame_ms (None: the model's own,
     100 ms unless its metadata says otherwise). vad: gate the model
     with webrtcvad (vad_mode 0-3, vad_frame_ms 10/20/30, hangover_ms after speech).
-    threshold, smoothing, refractory_s: override the model's own values (None: keep)."""
+    threshold, smoothing, refractory_s: override the model's own values (None: keep); for a
+    verified wake word (edge.verify) threshold is the verified candidate's. verify: verify a
+    wake word whose metadata asks for it (False: the model's smoothed score alone, at the
+    model's own threshold)."""
 
     hop_ms: Optional[int] = None
     vad: bool = True
@@ -34,6 +37,7 @@ class StreamConfig:
     threshold: Optional[float] = None
     smoothing: Optional[int] = None
     refractory_s: Optional[float] = None
+    verify: bool = True
 
     def __post_init__(self):
         if self.vad_frame_ms not in (10, 20, 30):
@@ -67,9 +71,19 @@ class StreamingPipeline:
         self.model, self.config = model, config
         self.window_s = spec.window_samples / SAMPLE_RATE
         self.ring = RingBuffer(spec.window_samples)
+        self.history = None  # longer audio, for a verified wake word's candidates
         self.gate = VadGate(config.vad_mode, config.vad_frame_ms, config.hangover_ms) if config.vad else AlwaysOpen()
         if spec.aggregate == "segment":
             self.decide = SegmentAggregator(spec.labels, self.window_s, lead_s=config.hop_ms / 1000)
+        elif spec.verify and config.verify:
+            from .verify import KeyphraseScorer, VerifySpec, history_samples
+
+            vspec = VerifySpec.from_dict(spec.verify)
+            self.history = RingBuffer(history_samples(vspec))
+            self.decide = VerifiedTrigger(spec.labels, vspec, KeyphraseScorer(vspec), self._audio_between,
+                                          config.threshold if config.threshold is not None else vspec.threshold,
+                                          config.smoothing or spec.smoothing,
+                                          spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
         else:
             thr = [config.threshold if config.threshold is not None else spec.threshold_for(lab) for lab in spec.labels]
             fg = [lab not in spec.background for lab in spec.labels]
@@ -83,6 +97,8 @@ class StreamingPipeline:
 
     def reset(self) -> None:
         self.ring.reset()
+        if self.history is not None:
+            self.history.reset()
         self.gate.reset()
         self.decide.reset()
         self.n_pending = 0
@@ -121,6 +137,8 @@ class StreamingPipeline:
         """One hop of VAD frames: the whole data flow, microphone to event. Its frames go through
         the gate one by one; the model runs once, on the window ending with the hop."""
         self.ring.write(audio)
+        if self.history is not None:
+            self.history.write(audio)
         open_ = self.gate.process_frames(audio)
         self.frames += self.config.hop_frames
         scores = None
@@ -128,6 +146,15 @@ class StreamingPipeline:
             scores = self._score(self.ring.window())
             self.hops_scored += 1
         return self.decide.process(scores, self.time)
+
+    def _audio_between(self, start: float, end: float) -> np.ndarray:
+        """The stream's samples from `start` to `end` (seconds, end <= now), as far back as the
+        history keeps."""
+        now = self.frames * self.config.frame_samples
+        held = min(self.history.count, self.history.size)
+        a = max(int(round(start * SAMPLE_RATE)), now - held)
+        b = min(int(round(end * SAMPLE_RATE)), now)
+        return self.history.window()[self.history.size - (now - a):self.history.size - (now - b)] if b > a else np.zeros(0, np.float32)
 
     def _score(self, window: np.ndarray) -> np.ndarray:
         if not self.logmels:

@@ -98,3 +98,45 @@ def random_phrases(n: int, rng: np.random.Generator, lexicon: dict = None, max_w
     lexicon = dictionary() if lexicon is None else lexicon
     words = sorted(lexicon)
     return [" ".join(words[i] for i in rng.integers(len(words), size=rng.integers(1, max_words + 1))) for _ in range(n)]
+
+
+# espeak-ng IPA (stress and length marks removed) -> ARPAbet, longest symbol first: for words
+# pocketsphinx's dictionary (CMUdict) lacks, so the verifier (edge/verify.py) can spell them.
+_IPA_ARPABET = sorted({
+    "eɪ": "EY", "aɪ": "AY", "ɔɪ": "OY", "aʊ": "AW", "oʊ": "OW", "əʊ": "OW", "tʃ": "CH", "dʒ": "JH", "ɜ": "ER", "ɝ": "ER",
+    "ɚ": "ER", "iə": "IY AH", "eə": "EH R", "ʊə": "UH R", "i": "IY", "ɪ": "IH", "ᵻ": "IH", "e": "EH", "ɛ": "EH", "æ": "AE",
+    "a": "AA", "ɑ": "AA", "ɒ": "AA", "ɔ": "AO", "o": "OW", "ʊ": "UH", "u": "UW", "ʌ": "AH", "ə": "AH", "ɐ": "AH",
+    "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "g": "G", "ɡ": "G", "f": "F", "v": "V", "θ": "TH", "ð": "DH",
+    "s": "S", "z": "Z", "ʃ": "SH", "ʒ": "ZH", "h": "HH", "m": "M", "n": "N", "ŋ": "NG", "l": "L", "ɫ": "L", "ɹ": "R",
+    "r": "R", "ɾ": "T", "ʔ": "T", "j": "Y", "w": "W", "x": "K", "ç": "HH",
+}.items(), key=lambda kv: -len(kv[0]))
+
+
+def ipa_to_arpabet(ipa: str) -> str:
+    """ARPAbet of an espeak-ng IPA string; symbols it does not know are left out."""
+    out, i = [], 0
+    while i < len(ipa):
+        for sym, arpa in _IPA_ARPABET:
+            if ipa.startswith(sym, i):
+                out.append(arpa)
+                i += len(sym)
+                break
+        else:
+            i += 1
+    return " ".join(out)
+
+
+def arpabet(phrase: str) -> dict:
+    """{word: ARPAbet} of each word of the phrase: CMUdict's (pocketsphinx's dictionary) if it has
+    the word, else espeak-ng's US English IPA mapped to ARPAbet ("snowboy": S N OW B OY)."""
+    from pocketsphinx import Decoder
+
+    dec = Decoder(lm=None, loglevel="ERROR")
+    words = list(dict.fromkeys(phrase.lower().split()))
+    known = {w: dec.lookup_word(w) for w in words}
+    unknown = [w for w in words if not known[w]]
+    for w, ipa in zip(unknown, phonemize(unknown, voice="en-us")):
+        known[w] = ipa_to_arpabet(ipa)
+        if not known[w]:
+            raise ValueError(f"no pronunciation for {w!r} (espeak-ng said {ipa!r})")
+    return known

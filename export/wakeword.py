@@ -190,6 +190,8 @@ class WakewordConfig:
     mine_floor: float = 0.2
     mined_max: int = 400
     mined_share: float = 0.25
+    verify: bool = False
+    verify_threshold: float = 0.75
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
@@ -212,6 +214,8 @@ class WakewordConfig:
         for name in ("espeak_voices", "pico_voices", "piper_voices", "kokoro_voices", "hibari_voices"):
             if not 0 <= getattr(self, name) <= 2000:
                 raise ValueError(f"{name} must be 0 to 2000, got {getattr(self, name)}")
+        if not 0.0 < self.verify_threshold <= 1.0:
+            raise ValueError(f"verify_threshold must be in (0, 1], got {self.verify_threshold}")
         if not 0.0 <= self.slow <= 1.0:
             raise ValueError(f"slow must be in [0, 1], got {self.slow}")
         if not 0.0 <= self.channel <= 1.0:
@@ -764,6 +768,22 @@ def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
                      refractory_s=cfg.refractory_s, output="logits")
 
 
+def add_verification(path: Path, phrase: str, threshold: float, **settings) -> dict:
+    """Ask, in the model's metadata, for pocketsphinx's second opinion on each candidate
+    (edge/verify.py), with the phrase's ARPAbet pronunciations and any other VerifySpec
+    settings; returns the metadata's 'verify'."""
+    from edge.verify import VerifySpec
+
+    from .phonetic import arpabet
+    from .record import read_spec, set_metadata
+
+    spec = read_spec(path)
+    words = arpabet(phrase)
+    v = VerifySpec(label=phrase, phrase=phrase, pronunciations=words, threshold=threshold, **settings).to_dict()
+    set_metadata(path, replace(spec, verify=v))
+    return v
+
+
 def export_member(out: Path, net, cfg: WakewordConfig, seed: int, pools: Pools, frontend: LogMel, aug: AugmentConfig) -> list:
     """Write a trained model to `out` as static INT8 ONNX, calibrated on windows drawn with seed + 1;
     returns the record's export and quantize steps."""
@@ -831,6 +851,8 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
                 mean_of_models(paths, out, gate=cfg.gate)  # keeps the first member's metadata: wakeword_spec(cfg), seed-free
                 steps.append({"step": "mean_of_models", "models": cfg.models, "gate": cfg.gate, "seeds": [cfg.seed + k for k in range(cfg.models)],
                               "member_bytes": [m.stat().st_size for m in paths]})
+            if cfg.verify:
+                steps.append({"step": "verify", **add_verification(out, cfg.phrase, cfg.verify_threshold)})
         total_s = time.time() - t0
         figures = measure_on_real_audio(out, cfg, root, pools.own, log)
     record = {
@@ -860,8 +882,10 @@ def measure_on_real_audio(path: Path, cfg: WakewordConfig, root: Path, own: list
     from edge.model import Model
     from edge.pipeline import StreamingPipeline
 
-    p = StreamingPipeline(Model(str(path)))
-    out = {"threshold": cfg.threshold}
+    model = Model(str(path))
+    p = StreamingPipeline(model)
+    out = ({"threshold": cfg.verify_threshold, "verified": "pocketsphinx's second opinion on each candidate (edge/verify.py)"}
+           if model.spec.verify else {"threshold": cfg.threshold})
     if own:
         pad = np.zeros(SAMPLE_RATE, np.float32)
         paths = sorted(q for k in own for q in (root / "wakewords" / k).rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES)

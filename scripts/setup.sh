@@ -23,7 +23,7 @@ command -v "$python" >/dev/null || python=python3
 if [ "$dev" = 1 ]; then
   # torch is pinned in the extra (torch==2.13.0): an unpinned torch would pull a multi-GB CUDA build.
   # Editable (-e): edge and edge-export run this tree's code, not a copy made at set-up time.
-  .venv/bin/python -m pip install -q -e ".[export,test,bench]" 2>&1 | grep -v -i warning || true
+  .venv/bin/python -m pip install -q -e ".[export,test,bench,verify]" 2>&1 | grep -v -i warning || true
 else
   .venv/bin/python -m pip install -q . 2>&1 | grep -v -i warning || true
 fi

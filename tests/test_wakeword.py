@@ -205,6 +205,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     assert saved["data"]["real_negative_clips"] == {"wakewords": 1484}
     steps = [s["step"] for s in saved["steps"]]
     assert steps == ["synthesize", "train", "export", "quantize", "export", "quantize", "mean_of_models"], "two models by default"
+    assert not model.spec.verify, "no second opinion unless asked"
     assert all(s["quantized_ops"] for s in saved["steps"] if s["step"] == "quantize"), "the models are INT8"
     x = synthesize("hey edge", Voice("espeak-ng", "en-us"))
     scores = model.scores(np.pad(x, (0, max(0, 24_000 - len(x))))[:24_000])
@@ -674,7 +675,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
     assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
-                           "--mine-at", "0", "--epochs", "20", "--kokoro-voices", "250"]) == 0
+                           "--mine-at", "0", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -682,6 +683,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[0].epochs, seen[0].kokoro_voices, seen[1].epochs, seen[1].kokoro_voices) == (20, 250, 17, 150), \
         "the recipe before when asked; the shorter one by default"
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
+    assert (seen[0].verify, seen[0].verify_threshold, seen[1].verify) == (True, 0.7, False), "verified only if asked"
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):

@@ -1,0 +1,183 @@
+"""A second opinion on a wake word from an acoustic model trained on real speech.
+
+Our wake-word models learn the phrase from synthesized voices only. pocketsphinx's US English
+acoustic model (shipped in its wheel; BSD-style licence, Carnegie Mellon University) learned its phones from real people, so the
+two err differently. When the wake-word model's smoothed score rises to ``floor``, a *candidate*
+opens; it closes ``tail_s`` after the score last stood there or ``max_s`` after it opened (and then
+no other opens until the score has fallen below the floor), and
+pocketsphinx's keyphrase search then scores the audio from ``lead_s`` before the candidate opened
+to its close: the log of its best detection of the phrase against its phone loop (``missing``
+if it finds none). The candidate's score is
+
+    sigmoid(logit(peak of the model's smoothed score) + weight * max(keyphrase score, missing) + bias)
+
+and an event fires when it reaches the threshold (``verify.threshold`` of the model's metadata,
+or the stream's override), outside the refractory period. pocketsphinx runs only on candidates
+(a few dozen an hour of ordinary speech), so it adds little CPU; the event comes ``tail_s`` after
+the phrase ends instead of at once.
+
+A model asks for this with a ``verify`` object in its metadata (``VerifySpec``); ``edge-export
+wakeword --verify`` writes one. Opt-in, with pocketsphinx an optional dependency (``pip install
+'edge-audio[verify]'``): pocketsphinx is one of the wake-word benchmark's peers, and issue 5 wants
+the peers benchmark-only.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+
+# ARPAbet phones of pocketsphinx's en-us acoustic model (stress-free, as its dictionary spells them)
+PHONES = frozenset("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split())
+
+
+class VerifyError(ValueError):
+    """Verification asked for and not possible: bad metadata, or pocketsphinx missing."""
+
+
+@dataclass(frozen=True)
+class VerifySpec:
+    """label: the model's label verified; phrase: its words; pronunciations: {word: ARPAbet phones}
+    for every word of the phrase. threshold: what a candidate's score needs. The rest as in the
+    module's text."""
+
+    label: str
+    phrase: str
+    pronunciations: dict
+    threshold: float = 0.75
+    floor: float = 0.1
+    weight: float = 16.0
+    bias: float = 4.0  # only moves the thresholds (a keyphrase score is <= 0 and near 0 for the phrase): 0.5 means logit -4
+    missing: float = -4.0
+    plp: float = 1e-10
+    lead_s: float = 1.5
+    tail_s: float = 0.3
+    max_s: float = 0.6
+
+    def __post_init__(self):
+        words = self.phrase.split()
+        if not words or set(words) - set(self.pronunciations):
+            raise VerifyError(f"verify: every word of {self.phrase!r} needs a pronunciation, got {sorted(self.pronunciations)}")
+        for w, p in self.pronunciations.items():
+            bad = set(str(p).split()) - PHONES
+            if not str(p).split() or bad:
+                raise VerifyError(f"verify: pronunciation of {w!r} must be ARPAbet phones, got {p!r}")
+        if not 0.0 < self.threshold <= 1.0 or not 0.0 < self.floor < 1.0:
+            raise VerifyError(f"verify: threshold must be in (0, 1] and floor in (0, 1), got {self.threshold}, {self.floor}")
+        if self.weight < 0 or self.missing > 0 or not 0 < self.plp < 1:
+            raise VerifyError(f"verify: weight >= 0, missing <= 0 and plp in (0, 1) needed, got {self.weight}, {self.missing}, {self.plp}")
+        if self.lead_s < 0 or self.tail_s <= 0 or self.max_s <= 0:
+            raise VerifyError(f"verify: lead_s >= 0, tail_s > 0 and max_s > 0 needed, got {self.lead_s}, {self.tail_s}, {self.max_s}")
+
+    @property
+    def history_s(self) -> float:
+        """Seconds of audio the pipeline must keep for a candidate's segment."""
+        return self.lead_s + self.max_s + self.tail_s + 0.2
+
+    def fused(self, peak: float, keyphrase: Optional[float]) -> float:
+        p = min(max(float(peak), 1e-4), 1 - 1e-4)
+        k = self.missing if keyphrase is None else max(keyphrase, self.missing)
+        return 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) + self.weight * k + self.bias)))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VerifySpec":
+        if not isinstance(d, dict):
+            raise VerifyError("metadata 'verify' must be an object")
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise VerifyError(f"unknown fields in metadata 'verify': {sorted(unknown)}")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise VerifyError(f"metadata 'verify' incomplete: {e}") from None
+
+
+class KeyphraseScorer:
+    """pocketsphinx keyphrase search of one phrase over a short segment: the log of its best
+    detection's probability (the phrase's path against the phone loop; <= 0), None if none."""
+
+    def __init__(self, spec: VerifySpec):
+        try:
+            from pocketsphinx import Decoder
+        except ImportError:
+            raise VerifyError("this model is verified by pocketsphinx, which is not installed: "
+                              "pip install 'edge-audio[verify]' (or stream with verification off: --no-verify)") from None
+        dec = Decoder(lm=None, loglevel="ERROR", kws_plp=spec.plp)
+        spelt = []
+        for i, w in enumerate(spec.phrase.split()):
+            name = f"w{i}_{w}"  # our own spelling, so CMUdict's entry of the word cannot differ from the metadata's
+            dec.add_word(name, spec.pronunciations[w], False)
+            spelt.append(name)
+        with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as f:
+            f.write(f"{' '.join(spelt)} /1e-80/\n")  # every detection, however weak: the score ranks them
+        try:
+            dec.add_kws("verify", f.name)
+        finally:
+            os.unlink(f.name)
+        dec.activate_search("verify")
+        self.dec, self.cmn0 = dec, dec.get_cmn(False)
+
+    def __call__(self, audio: np.ndarray) -> Optional[float]:
+        dec = self.dec
+        dec.set_cmn(self.cmn0)  # each segment from the same start: the score of a segment is its own
+        dec.start_utt()
+        pcm = (np.clip(np.asarray(audio, np.float32), -1.0, 1.0) * 32767).astype(np.int16)
+        for s in range(0, len(pcm), 512):
+            dec.process_raw(pcm[s:s + 512].tobytes(), False, False)
+        dec.end_utt()
+        probs = [seg.prob for seg in dec.seg() or []]
+        best = max(probs, default=0.0)
+        return math.log(best) if best > 0 else None
+
+
+class Candidates:
+    """The candidate state machine of the module's text, for one label. ``process(score, t, audio)``
+    with the label's smoothed score at stream time t (None: gate closed) and ``audio(start, end)``
+    giving the stream's samples between two times; returns (start, end, candidate score) when a
+    candidate closes, else None."""
+
+    def __init__(self, spec: VerifySpec, scorer: Callable[[np.ndarray], Optional[float]]):
+        self.spec, self.scorer = spec, scorer
+        self.reset()
+
+    def reset(self) -> None:
+        self.open: Optional[list] = None  # [start time, last time at the floor, peak]
+        self.armed = True  # False after a candidate closed by max_s, until the score falls below the floor
+
+    def process(self, score: Optional[float], t: float, audio: Callable[[float, float], np.ndarray]):
+        s, spec = (0.0 if score is None else float(score)), self.spec
+        if self.open is None:
+            if s < spec.floor:
+                self.armed = True
+            elif self.armed:
+                self.open = [t, t, s]
+            return None
+        if s >= spec.floor:
+            self.open[1], self.open[2] = t, max(self.open[2], s)
+        if t - self.open[1] >= spec.tail_s - 1e-9:
+            return self.close(t, audio)
+        if t - self.open[0] >= spec.max_s - 1e-9:
+            self.armed = False  # one candidate for one rise of the score
+            return self.close(t, audio)
+        return None
+
+    def close(self, t: float, audio: Callable[[float, float], np.ndarray]):
+        if self.open is None:
+            return None
+        start, _, peak = self.open
+        self.open = None
+        begin = max(0.0, start - self.spec.lead_s)
+        return begin, t, self.spec.fused(peak, self.scorer(audio(begin, t)))
+
+
+def history_samples(spec: VerifySpec) -> int:
+    return int(math.ceil(spec.history_s * SAMPLE_RATE))

@@ -1,0 +1,136 @@
+"""A wake word's second opinion (edge/verify.py): pocketsphinx's keyphrase score of each candidate."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge.audio import load_audio
+from edge.model import Model, ModelError, ModelSpec, resolve
+from edge.pipeline import StreamConfig, StreamingPipeline
+from edge.verify import Candidates, KeyphraseScorer, VerifyError, VerifySpec
+
+ALEXA = {"alexa": "AH L EH K S AH"}
+PAD = np.zeros(16_000, np.float32)
+
+
+@pytest.fixture(scope="module")
+def verified_alexa(tmp_path_factory):
+    """The shipped alexa model with verification asked for in its metadata, as edge-export writes it."""
+    from export.wakeword import WakewordConfig, add_verification
+
+    path = tmp_path_factory.mktemp("verify") / "alexa_verified.onnx"
+    shutil.copyfile(resolve("alexa"), path)
+    meta = add_verification(path, "alexa", WakewordConfig.verify_threshold)
+    assert meta["pronunciations"] == ALEXA and meta["label"] == "alexa"
+    return path
+
+
+def test_spec_wants_every_word_spelt_in_arpabet():
+    with pytest.raises(VerifyError, match="needs a pronunciation"):
+        VerifySpec(label="smart mirror", phrase="smart mirror", pronunciations={"smart": "S M AA R T"})
+    with pytest.raises(VerifyError, match="ARPAbet"):
+        VerifySpec(label="alexa", phrase="alexa", pronunciations={"alexa": "ə l ɛ k s ə"})
+    with pytest.raises(VerifyError, match="unknown fields"):
+        VerifySpec.from_dict({"label": "alexa", "phrase": "alexa", "pronunciations": ALEXA, "colour": 1})
+    spec = VerifySpec(label="alexa", phrase="alexa", pronunciations=ALEXA)
+    assert VerifySpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    # the candidate's score: the model's peak moved by the keyphrase score; no detection counts as `missing`
+    assert spec.fused(0.5, 0.0) == pytest.approx(1 / (1 + np.exp(-spec.bias)))
+    assert spec.fused(0.9, None) == pytest.approx(spec.fused(0.9, -100.0))
+    assert spec.fused(0.9, None) < spec.fused(0.9, -0.1) < spec.fused(0.9, 0.0)
+
+
+def test_model_metadata_names_a_foreground_label():
+    base = dict(labels=("_background_", "alexa"), background=("_background_",), task="wakeword")
+    assert "verify" not in json.loads(ModelSpec(**base).to_json()), "a model without verification is spelt as before"
+    ok = {"label": "alexa", "phrase": "alexa", "pronunciations": ALEXA}
+    assert ModelSpec.from_json(ModelSpec(**base, verify=ok).to_json()).verify == ok
+    with pytest.raises(ModelError, match="foreground"):
+        ModelSpec(**base, verify={**ok, "label": "_background_"})
+    with pytest.raises(ModelError, match="pronunciation"):
+        ModelSpec(**base, verify={**ok, "pronunciations": {}})
+
+
+def test_candidates_open_at_the_floor_and_close_after_the_tail():
+    spec = VerifySpec(label="alexa", phrase="alexa", pronunciations=ALEXA, floor=0.1, tail_s=0.3, lead_s=1.5, max_s=2.0)
+    asked = []
+
+    def audio(a, b):
+        asked.append((round(a, 3), round(b, 3)))
+        return np.zeros(int((b - a) * 16000), np.float32)
+
+    c = Candidates(spec, lambda x: -0.1)
+    scores = [0.0, 0.05, 0.3, 0.8, 0.2, 0.05, 0.0, 0.0, 0.0, 0.0]
+    closed = [c.process(s, 0.1 * (i + 1), audio) for i, s in enumerate(scores)]
+    done = [x for x in closed if x is not None]
+    assert len(done) == 1 and closed.index(done[0]) == 7, "closes 0.3 s after the score last stood at the floor (t = 0.5)"
+    start, end, score = done[0]
+    assert (round(start, 3), round(end, 3)) == (0.0, 0.8) == asked[0], "from lead_s before it opened (clipped at 0) to its close"
+    assert score == pytest.approx(spec.fused(0.8, -0.1)), "the peak of the candidate's scores"
+    c = Candidates(spec, lambda x: None)
+    long = [c.process(0.9, 0.1 * (i + 1), audio) for i in range(30)]
+    assert [i for i, x in enumerate(long) if x] == [20], "max_s bounds a candidate; the next waits for the score to fall"
+    assert c.process(0.0, 3.1, audio) is None and c.process(0.9, 3.2, audio) is None and c.open is not None, "re-armed"
+
+
+def test_keyphrase_scorer_hears_real_people_say_the_phrase(data_root):
+    """pocketsphinx's score of real 'alexa' recordings is above that of real people saying other words."""
+    spec = VerifySpec(label="alexa", phrase="alexa", pronunciations=ALEXA)
+    scorer = KeyphraseScorer(spec)
+    alexa = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[::30][:10]
+    others = sorted((data_root / "speech_commands" / "yes").glob("*.*"))[:5] + sorted((data_root / "wakewords" / "snowboy").glob("*.*"))[:5]
+    score = lambda p: max(spec.missing, scorer(load_audio(p)) or spec.missing)  # noqa: E731
+    on, off = [score(p) for p in alexa], [score(p) for p in others]
+    assert np.median(on) > np.median(off) + 0.1 and np.percentile(on, 20) > np.median(off), (on, off)
+    assert sum(s > spec.missing for s in on) >= 9, "the phrase is found in nearly every real recording"
+
+
+def test_verified_stream_fires_once_per_utterance_and_reports_every_candidate(verified_alexa, data_root):
+    model = Model(str(verified_alexa))
+    p = StreamingPipeline(model)
+    assert p.history is not None and type(p.decide).__name__ == "VerifiedTrigger"
+    clips = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[::40][:6]
+    caught = 0
+    for c in clips:
+        p.reset()
+        events = list(p.run([np.concatenate([PAD, load_audio(c), PAD])]))
+        assert len(events) <= 1 and all(e.label == "alexa" and e.score >= model.spec.verify["threshold"] for e in events), events
+        caught += bool(events)
+    assert caught >= 5, f"caught {caught} of {len(clips)} real 'alexa' clips"
+    # --no-verify: the model's own score at its own threshold, no pocketsphinx
+    plain = StreamingPipeline(model, StreamConfig(verify=False))
+    assert plain.history is None and type(plain.decide).__name__ == "EventTrigger"
+
+
+def test_cli_streams_verified_and_not(verified_alexa, data_root, tmp_path):
+    import soundfile as sf
+
+    clip = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[0]
+    wav = tmp_path / "alexa.wav"
+    sf.write(wav, np.concatenate([PAD, load_audio(clip), PAD]), 16_000)
+    for extra in ([], ["--no-verify"]):
+        r = subprocess.run([sys.executable, "-m", "edge.cli", "stream", str(wav), "--model", str(verified_alexa), "--json", *extra],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        assert [e["label"] for e in events] == ["alexa"], (extra, events)
+
+
+def test_missing_pocketsphinx_is_one_line(verified_alexa, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)  # import fails as if not installed
+    with pytest.raises(VerifyError, match=r"pip install 'edge-audio\[verify\]'"):
+        StreamingPipeline(Model(str(verified_alexa)))
+    StreamingPipeline(Model(str(verified_alexa)), StreamConfig(verify=False))  # not needed when not asked
+
+
+def test_pronunciations_come_from_cmudict_or_espeak():
+    from export.phonetic import arpabet, ipa_to_arpabet
+
+    assert arpabet("Smart mirror") == {"smart": "S M AA R T", "mirror": "M IH R ER"}
+    assert arpabet("snowboy") == {"snowboy": "S N OW B OY"}, "not in CMUdict: espeak-ng's IPA mapped"
+    assert ipa_to_arpabet("tʃeɪndʒ") == "CH EY N JH"
