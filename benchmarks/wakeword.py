@@ -61,7 +61,7 @@ FOLDS = 2
 PINNED = ("seed", "voice_seed", "batch_seed", "models", "gate", "verify")  # set by this benchmark itself (seeds 0.., --models, --gate, --verify)
 
 
-VERIFY_FIELDS = ("floor", "weight", "bias", "missing", "plp", "lead_s", "tail_s", "max_s")  # of edge.verify.VerifySpec, for --verify-set
+VERIFY_FIELDS = ("floor", "weight", "bias", "missing", "plp", "ds", "lead_s", "tail_s", "max_s")  # of edge.verify.VerifySpec, for --verify-set
 
 
 def parse_settings(items: list, pinned: tuple = (), fields: tuple = None) -> dict:

@@ -116,15 +116,20 @@ class ModelSpec:
             d = json.loads(text)
         except json.JSONDecodeError as e:
             raise ModelError(f"model metadata is not valid JSON: {e}") from None
-        if not isinstance(d, dict):
-            raise ModelError("model metadata must be a JSON object")
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ModelError(f"unknown model metadata fields: {sorted(unknown)}")
-        try:
-            return cls(**d)
-        except TypeError as e:
-            raise ModelError(f"model metadata incomplete: {e}") from None
+        return dataclass_from_dict(cls, d, "model metadata", ModelError)
+
+
+def dataclass_from_dict(cls, d, what: str, error: type):
+    """cls(**d), a dataclass from a JSON object, every wrong shape one `error` naming `what`."""
+    if not isinstance(d, dict):
+        raise error(f"{what} must be a JSON object")
+    unknown = set(d) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise error(f"unknown fields in {what}: {sorted(unknown)}")
+    try:
+        return cls(**d)
+    except TypeError as e:
+        raise error(f"{what} incomplete: {e}") from None
 
 
 def shipped_models() -> list:

@@ -188,7 +188,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=64, negatives=64, batch=32, espeak_voices=6,
                          piper_voices=2, kokoro_voices=2, hibari_voices=40, confusables=4, confusable_voices=1, random_phrases=6,
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=16,
-                         ctc_weight=0.3, ctc_batch=8)  # the phonetic head trains beside it and is not exported
+                         ctc_weight=0.3, ctc_batch=8,  # the phonetic head trains beside it and is not exported
+                         verify=True)  # --verify: pocketsphinx's second opinion asked for in the metadata
     out = tmp_path / "hey_edge.onnx"
     record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
     assert out.stat().st_size < 200_000
@@ -204,8 +205,9 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     assert share > 0.5 and record["data"]["tts_negatives"] == texts * (1 + round(share)) + 6 + round(6 * share)
     assert saved["data"]["real_negative_clips"] == {"wakewords": 1484}
     steps = [s["step"] for s in saved["steps"]]
-    assert steps == ["synthesize", "train", "export", "quantize", "export", "quantize", "mean_of_models"], "two models by default"
-    assert not model.spec.verify, "no second opinion unless asked"
+    assert steps == ["synthesize", "train", "export", "quantize", "export", "quantize", "mean_of_models", "verify"], "two models by default"
+    assert model.spec.verify["pronunciations"] == {"hey": "HH EY", "edge": "EH JH"} and model.spec.verify["label"] == "hey edge"
+    assert saved["measured"]["threshold"] == cfg.verify_threshold and "verified" in saved["measured"], "measured as it streams"
     assert all(s["quantized_ops"] for s in saved["steps"] if s["step"] == "quantize"), "the models are INT8"
     x = synthesize("hey edge", Voice("espeak-ng", "en-us"))
     scores = model.scores(np.pad(x, (0, max(0, 24_000 - len(x))))[:24_000])
