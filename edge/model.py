@@ -43,7 +43,8 @@ class ModelSpec:
     "segment" (one decision per speech segment, for speaker attributes). extra_inputs: for a
     graph of more than one input, each further input's name and its own log-mel front end
     (the commands model runs the MLPerf-Tiny reference on the reference's analysis beside ours);
-    `frontend` then feeds the one input not named here.
+    `frontend` then feeds the one input not named here. verify: for a wake word, the settings of
+    pocketsphinx's second opinion on its candidates (edge.verify.VerifySpec; empty: none).
     """
 
     labels: tuple
