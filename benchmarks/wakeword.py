@@ -279,7 +279,7 @@ def main(argv=None) -> int:
                          "where seed 0's model gives at least P; export/ensemble.py), into files and results named _gate<P>")
     ap.add_argument("--verify", action="store_true",
                     help="measure the models with pocketsphinx's second opinion (edge/verify.py), as edge-export wakeword "
-                         "writes them by default: verified copies named _verified, results in ours_..._verified.json")
+                         "--verify writes them: verified copies named _verified, results in ours_..._verified.json")
     ap.add_argument("--verify-set", action="append", default=[], metavar="NAME=VALUE",
                     help="with --verify: a setting of edge.verify.VerifySpec changed from its default (floor, weight, "
                          "max_s...), the results and copies named after it")
@@ -301,9 +301,13 @@ def main(argv=None) -> int:
         return 2
     try:
         settings = parse_settings(a.set, PINNED)
+        vset = parse_settings(a.verify_set, fields=VERIFY_FIELDS)
         seeds = parse_seeds(a.seeds) if a.seeds is not None else None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if vset and not a.verify:
+        print("error: --verify-set changes a setting of --verify: give --verify too", file=sys.stderr)
         return 2
     if seeds and (a.train or a.member is not None or a.models > 1):
         print("error: --seeds measures models already trained: not with --train, --member or --models", file=sys.stderr)
@@ -346,11 +350,6 @@ def main(argv=None) -> int:
             models[kw] = [merged_path(out, kw, k, merge, gate_tag) for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
                 mean_of_models(members(kw, k), path, gate=a.gate)
-    try:
-        vset = parse_settings(a.verify_set, fields=VERIFY_FIELDS)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     vtag = ("_verified" + "".join(f"+{k}={v:g}" if isinstance(v, (int, float)) else f"+{k}={v}" for k, v in sorted(vset.items()))
             if a.verify else "")  # "_verified+max_s=2+weight=8"
     if a.verify:

@@ -99,16 +99,22 @@ class VerifySpec:
         return dataclass_from_dict(cls, d, "metadata 'verify'", VerifyError)
 
 
+def pocketsphinx_decoder(missing: str):
+    """pocketsphinx's Decoder class; VerifyError(missing) if pocketsphinx is not installed."""
+    try:
+        from pocketsphinx import Decoder
+    except ImportError:
+        raise VerifyError(missing) from None
+    return Decoder
+
+
 class KeyphraseScorer:
     """pocketsphinx keyphrase search of one phrase over a short segment: the log of its best
     detection's probability (the phrase's path against the phone loop; <= 0), None if none."""
 
     def __init__(self, spec: VerifySpec):
-        try:
-            from pocketsphinx import Decoder
-        except ImportError:
-            raise VerifyError("this model is verified by pocketsphinx, which is not installed: "
-                              "pip install 'edge-audio[verify]' (or stream with verification off: --no-verify)") from None
+        Decoder = pocketsphinx_decoder("this model is verified by pocketsphinx, which is not installed: "
+                                       "pip install 'edge-audio[verify]' (or stream with verification off: --no-verify)")
         dec = Decoder(lm=None, loglevel="ERROR", kws_plp=spec.plp, ds=spec.ds)
         spelt = []
         for i, w in enumerate(spec.phrase.split()):

@@ -844,6 +844,10 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     from .record import check_writable, record_path, removed_on_error, write_record
 
     out = Path(out)
+    if cfg.verify:  # told now, not after the training
+        from edge.verify import pocketsphinx_decoder
+
+        pocketsphinx_decoder("--verify needs pocketsphinx: pip install 'edge-audio[verify]'")
     if members is not None and len(members) != cfg.models:
         raise ValueError(f"{cfg.models} models, {len(members)} paths to keep them")
     check_writable(out, record_path(out), *(members or []), overwrite=overwrite)

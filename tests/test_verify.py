@@ -134,3 +134,15 @@ def test_pronunciations_come_from_cmudict_or_espeak():
     assert arpabet("Smart mirror") == {"smart": "S M AA R T", "mirror": "M IH R ER"}
     assert arpabet("snowboy") == {"snowboy": "S N OW B OY"}, "not in CMUdict: espeak-ng's IPA mapped"
     assert ipa_to_arpabet("tʃeɪndʒ") == "CH EY N JH"
+
+
+def test_export_verify_without_pocketsphinx_is_told_before_training(monkeypatch, tmp_path, data_root, capsys):
+    import export.cli as cli
+    import export.wakeword as W
+
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)
+    monkeypatch.setattr(W, "Pools", lambda *a, **k: pytest.fail("synthesis started"))
+    out = tmp_path / "x.onnx"
+    assert cli.main(["wakeword", "hey edge", "--verify", "-o", str(out), "--data", str(data_root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'edge-audio[verify]'" in err and not out.exists()

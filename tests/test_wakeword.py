@@ -653,6 +653,9 @@ def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     (["--gate", "0.1", "--keywords", "alexa"], "--gate wants"),
     (["--gate", "1", "--models", "2", "--keywords", "alexa"], "--gate wants"),
     (["--train", "--models", "2", "--set", "seed=2", "--keywords", "alexa"], "sets seed"),
+    (["--train", "--set", "verify=true", "--keywords", "alexa"], "sets seed"),
+    (["--train", "--verify-set", "max_s=1", "--keywords", "alexa"], "give --verify too"),
+    (["--verify", "--verify-set", "colour=1", "--keywords", "alexa"], "--verify-set wants NAME=VALUE"),
 ])
 def test_wakeword_benchmark_bad_seeds_are_one_line(tmp_path, data_root, args, message):
     """Without --train, benchmarks.wakeword reads models already trained: a wrong list or a missing
