@@ -1,13 +1,13 @@
 """A second opinion on a wake word from an acoustic model trained on real speech.
 
 Our wake-word models learn the phrase from synthesized voices only. pocketsphinx's US English
-acoustic model (shipped in its wheel; BSD-style licence, Carnegie Mellon University) learned its phones from real people, so the
-two err differently. When the wake-word model's smoothed score rises to ``floor``, a *candidate*
-opens; it closes ``tail_s`` after the score last stood there or ``max_s`` after it opened (and then
-no other opens until the score has fallen below the floor), and
-pocketsphinx's keyphrase search then scores the audio from ``lead_s`` before the candidate opened
-to its close: the log of its best detection of the phrase against its phone loop (``missing``
-if it finds none). The candidate's score is
+acoustic model (shipped in its wheel; BSD-style licence, Carnegie Mellon University) learned its
+phones from real people, so the two err differently. When the wake-word model's smoothed score
+rises to ``floor``, a *candidate* opens; it closes ``tail_s`` after the score last stood there or
+``max_s`` after it opened (and then no other opens until the score has fallen below the floor),
+and pocketsphinx's keyphrase search then scores the audio from ``lead_s`` before the candidate
+opened to its close: the log of its best detection of the phrase against its phone loop
+(``missing`` if it finds none). The candidate's score is
 
     sigmoid(logit(peak of the model's smoothed score) + weight * max(keyphrase score, missing) + bias)
 
