@@ -52,6 +52,7 @@ from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_q
                                       phrase_of, positive_clips, read_audio, recall_at, speaking_seconds)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
+from edge.verify import VerifySpec  # noqa: E402
 
 HOP = 1600  # samples per 100 ms hop: one process() call scores at most one hop
 THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.95, 0.025), np.arange(0.95, 1.0, 0.005)]), 4)
@@ -61,7 +62,8 @@ FOLDS = 2
 PINNED = ("seed", "voice_seed", "batch_seed", "models", "gate", "verify")  # set by this benchmark itself (seeds 0.., --models, --gate, --verify)
 
 
-VERIFY_FIELDS = ("floor", "weight", "bias", "missing", "plp", "ds", "lead_s", "tail_s", "max_s")  # of edge.verify.VerifySpec, for --verify-set
+# --verify-set: the settings of edge.verify.VerifySpec but what add_verification sets (the phrase's own, the threshold)
+VERIFY_FIELDS = tuple(f.name for f in dataclass_fields(VerifySpec) if f.name not in ("label", "phrase", "pronunciations", "threshold"))
 
 
 def parse_settings(items: list, pinned: tuple = (), fields: tuple = None) -> dict:
@@ -138,16 +140,12 @@ def candidate_series(model: Model, audio: np.ndarray):
     """(end times, scores) of every candidate a verified wake word's pipeline closes over `audio`
     (edge/verify.py), whatever the threshold: the events at any threshold are among them."""
     p = StreamingPipeline(model, StreamConfig())
-    times, scores = [], []
-    for i in range(len(audio) // HOP):
-        p.process(audio[i * HOP:(i + 1) * HOP])
+    closed = []
+    for i in range(len(audio) // HOP + 1):  # every hop, then the end of the stream
+        p.process(audio[i * HOP:(i + 1) * HOP]) if i < len(audio) // HOP else p.flush()
         if p.decide.last_candidate is not None:
-            times.append(p.decide.last_candidate[0])
-            scores.append(p.decide.last_candidate[1])
-    p.flush()
-    if p.decide.last_candidate is not None:
-        times.append(p.decide.last_candidate[0])
-        scores.append(p.decide.last_candidate[1])
+            closed.append(p.decide.last_candidate)
+    times, scores = zip(*closed) if closed else ((), ())
     return np.array(times, float), np.array(scores, np.float32)
 
 

@@ -62,17 +62,16 @@ class VerifiedTrigger(EventTrigger):
     def __init__(self, labels, spec, scorer, audio, threshold: float, smoothing: int, refractory_s: float, window_s: float):
         from .verify import Candidates
 
+        self.candidates = Candidates(spec, scorer)  # before EventTrigger's __init__, which resets
         thresholds = np.full(len(labels), np.inf, np.float32)  # the label's own threshold is the candidate's
         super().__init__(labels, thresholds, np.zeros(len(labels), bool), smoothing, refractory_s, window_s)
         self.k = self.labels.index(spec.label)
         self.threshold = float(threshold)
-        self.candidates = Candidates(spec, scorer)
         self.audio = audio  # (start, end) -> samples of the stream
 
     def reset(self) -> None:
         super().reset()
-        if hasattr(self, "candidates"):
-            self.candidates.reset()
+        self.candidates.reset()
         self.last_candidate = None
         self.last_time = 0.0
 

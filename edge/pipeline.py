@@ -76,10 +76,10 @@ class StreamingPipeline:
         if spec.aggregate == "segment":
             self.decide = SegmentAggregator(spec.labels, self.window_s, lead_s=config.hop_ms / 1000)
         elif spec.verify and config.verify:
-            from .verify import KeyphraseScorer, VerifySpec, history_samples
+            from .verify import KeyphraseScorer, VerifySpec
 
             vspec = VerifySpec.from_dict(spec.verify)
-            self.history = RingBuffer(history_samples(vspec))
+            self.history = RingBuffer(vspec.history_samples)
             self.decide = VerifiedTrigger(spec.labels, vspec, KeyphraseScorer(vspec), self._audio_between,
                                           config.threshold if config.threshold is not None else vspec.threshold,
                                           config.smoothing or spec.smoothing,

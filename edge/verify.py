@@ -80,9 +80,9 @@ class VerifySpec:
             raise VerifyError(f"verify: lead_s >= 0, tail_s > 0 and max_s > 0 needed, got {self.lead_s}, {self.tail_s}, {self.max_s}")
 
     @property
-    def history_s(self) -> float:
-        """Seconds of audio the pipeline must keep for a candidate's segment."""
-        return self.lead_s + self.max_s + self.tail_s + 0.2
+    def history_samples(self) -> int:
+        """Samples of audio the pipeline must keep for a candidate's segment."""
+        return int(math.ceil((self.lead_s + self.max_s + self.tail_s + 0.2) * SAMPLE_RATE))
 
     def fused(self, peak: float, keyphrase: Optional[float]) -> float:
         p = min(max(float(peak), 1e-4), 1 - 1e-4)
@@ -182,6 +182,3 @@ class Candidates:
         begin = max(0.0, start - self.spec.lead_s)
         return begin, t, self.spec.fused(peak, self.scorer(audio(begin, t)))
 
-
-def history_samples(spec: VerifySpec) -> int:
-    return int(math.ceil(spec.history_s * SAMPLE_RATE))

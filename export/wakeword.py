@@ -33,6 +33,7 @@ import numpy as np
 from edge.audio import SAMPLE_RATE
 from edge.features import LogMel, LogMelConfig
 from edge.model import ModelSpec
+from edge.verify import VerifySpec
 
 from . import data as D
 from .augment import AugmentConfig, add_noise, change_speed, colour, noise_segment, noise_window, reverberate, rms, room_response, stretch
@@ -197,7 +198,7 @@ class WakewordConfig:
     mined_max: int = 400
     mined_share: float = 0.25
     verify: bool = False
-    verify_threshold: float = 0.75
+    verify_threshold: float = VerifySpec.threshold
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
@@ -778,8 +779,6 @@ def add_verification(path: Path, phrase: str, threshold: float, **settings) -> d
     """Ask, in the model's metadata, for pocketsphinx's second opinion on each candidate
     (edge/verify.py), with the phrase's ARPAbet pronunciations and any other VerifySpec
     settings; returns the metadata's 'verify'."""
-    from edge.verify import VerifySpec
-
     from .phonetic import arpabet
     from .record import read_spec, set_metadata
 
@@ -894,8 +893,8 @@ def measure_on_real_audio(path: Path, cfg: WakewordConfig, root: Path, own: list
 
     model = Model(str(path))
     p = StreamingPipeline(model)
-    out = ({"threshold": cfg.verify_threshold, "verified": "pocketsphinx's second opinion on each candidate (edge/verify.py)"}
-           if model.spec.verify else {"threshold": cfg.threshold})
+    out = ({"threshold": model.spec.verify["threshold"], "verified": "pocketsphinx's second opinion on each candidate (edge/verify.py)"}
+           if model.spec.verify else {"threshold": model.spec.threshold_for(cfg.phrase)})
     if own:
         pad = np.zeros(SAMPLE_RATE, np.float32)
         paths = sorted(q for k in own for q in (root / "wakewords" / k).rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES)
