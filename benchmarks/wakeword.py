@@ -48,8 +48,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_quartile, count_events, curve_point,  # noqa: E402
-                                      phrase_of, positive_clips, read_audio, recall_at, speaking_seconds)
+from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_pause, by_quartile, count_events,  # noqa: E402
+                                      curve_point, longest_pause_s, phrase_of, positive_clips, read_audio, recall_at,
+                                      speaking_seconds)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 from edge.verify import VerifySpec  # noqa: E402
@@ -184,7 +185,8 @@ def measure(models: list, keyword: str, root: Path) -> dict:
             "n_positives": len(clips), "stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1),
             "default": at_default, "curve": curve, "missed_at_default_by_any": missed,
             "by_speaking_seconds": by_quartile(seconds, peaks >= default),
-            "by_bandwidth_hz": by_quartile(np.array([bandwidth_hz(x) for _, x in clips]), peaks >= default)}
+            "by_bandwidth_hz": by_quartile(np.array([bandwidth_hz(x) for _, x in clips]), peaks >= default),
+            "by_pause_s": by_pause(np.array([longest_pause_s(x) for _, x in clips]), peaks >= default)}
 
 
 def plot(results: dict, peers: dict, path: Path) -> None:
@@ -256,6 +258,16 @@ def report(results: dict, peers: dict) -> str:
         "Recall at the default threshold by the recording's bandwidth (quarters of the real clips by the frequency below "
         "which 99 % of the energy of their loud frames lies: phones and codecs, dull microphones and voices at the low end):"),
         ("narrowest quarter", "widest quarter"), digits=0)
+    paused = [(kw, name, r["by_pause_s"]) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
+              if r and r.get("by_pause_s")]
+    if paused:
+        lines += ["", "Recall at the default threshold by the longest pause inside the phrase (10 ms frames over 25 dB below the "
+                  "loudest, between the first and the last within 25 dB of it):", "",
+                  "| wake word | system | no pause (clips) | a pause (clips) |", "|---|---|---:|---:|"]
+        for kw, name, (calm, pause) in paused:
+            cells = [f"{100 * g['recall']:.0f} % ({g['clips']}; {g['range'][0]:.2f}–{g['range'][1]:.2f} s)" if g["recall"] is not None
+                     else f"– ({g['clips']})" for g in (calm, pause)]
+            lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

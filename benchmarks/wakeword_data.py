@@ -64,6 +64,26 @@ def speaking_seconds(audio: np.ndarray) -> float:
     return (loud[-1] - loud[0] + 1) / 100
 
 
+def longest_pause_s(audio: np.ndarray) -> float:
+    """The longest pause inside what the clip's speaker says: the longest run of 10 ms frames more
+    than 25 dB below the loudest between the first and the last within 25 dB of it ("smart ...
+    mirror"; a stop's closure inside a word lasts 20-90 ms)."""
+    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
+    loud = np.flatnonzero(level > level.max() - 25)
+    return float(np.max(np.diff(loud)) - 1) / 100 if len(loud) > 1 else 0.0
+
+
+def by_pause(pauses: np.ndarray, hits: np.ndarray, cut: float = 0.15) -> list:
+    """Recall (mean of `hits` [..., clips]) of the clips with no pause of `cut` seconds inside the
+    phrase, and of those with one (None for an empty group)."""
+    out = []
+    for lo, hi, part in ((0.0, cut, pauses < cut), (cut, float(np.max(pauses, initial=cut)), pauses >= cut)):
+        out.append({"range": [lo, round(hi, 2)], "clips": int(np.sum(part)),
+                    "recall": round(float(np.mean(hits[..., part])), 4) if np.any(part) else None})
+    return out
+
+
 def bandwidth_hz(audio: np.ndarray) -> float:
     """How much of the spectrum the recording carries: the frequency below which 99 % of the energy of
     its loud frames lies (32 ms frames every 10 ms within 20 dB of the loudest). Low for band-limited

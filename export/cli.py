@@ -120,6 +120,10 @@ def parser() -> argparse.ArgumentParser:
                    help="after this share of the epochs each model scores the real negative speech as a stream, every 100 ms as "
                         "the runtime does, and the windows it takes for the phrase become a quarter of its negatives from then "
                         "on; 0 = off (default 0.7; README, 'Hard negatives from the stream')")
+    w.add_argument("--pause", type=float, metavar="F",
+                   help="this share of the voices also say the phrase with a pause between two of its words, and one of "
+                        "its words beside a confusable one across such a pause; phrases of two words and more "
+                        f"(default {WakewordConfig.pause}; README, 'A pause between the words')")
     w.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="ask, in the model, for pocketsphinx's second opinion on each candidate (its US English acoustic "
                         "model, trained on real people; needs the extra [verify]); the stream then fires on the verified "
@@ -241,7 +245,7 @@ def cmd_wakeword(a) -> dict:
     options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
                ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
                ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate), ("kokoro_negatives", a.kokoro_negatives),
-               ("mine_at", a.mine_at), ("verify", a.verify), ("verify_threshold", a.verify_threshold))
+               ("mine_at", a.mine_at), ("pause", a.pause), ("verify", a.verify), ("verify_threshold", a.verify_threshold))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)

@@ -39,6 +39,7 @@ from . import data as D
 from .augment import AugmentConfig, add_noise, change_speed, colour, noise_segment, noise_window, reverberate, rms, room_response, stretch
 
 BACKGROUND = "_background_"
+PAUSE_S = (0.05, 0.35)  # the silence put between two words of the phrase (WakewordConfig.pause)
 SLOW_FACTOR = (1.1, 1.5)  # how much longer a slowed synthesized clip is (WakewordConfig.slow)
 NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
 
@@ -189,6 +190,8 @@ class WakewordConfig:
     batch_seed: int = -1
     swa_epochs: int = 0
     slow: float = 0.0
+    pause: float = 0.0
+    pause_negatives: bool = True
     channel: float = 0.0
     ctc_weight: float = 0.3
     ctc_batch: int = 48
@@ -225,6 +228,8 @@ class WakewordConfig:
             raise ValueError(f"verify_threshold must be in (0, 1], got {self.verify_threshold}")
         if not 0.0 <= self.slow <= 1.0:
             raise ValueError(f"slow must be in [0, 1], got {self.slow}")
+        if not 0.0 <= self.pause <= 1.0:
+            raise ValueError(f"pause must be in [0, 1], got {self.pause}")
         if not 0.0 <= self.channel <= 1.0:
             raise ValueError(f"channel must be in [0, 1], got {self.channel}")
         if not 0 <= self.swa_epochs <= self.epochs:
@@ -237,8 +242,9 @@ class WakewordConfig:
             raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
-        if not isinstance(self.kokoro_negatives, bool):
-            raise ValueError(f"kokoro_negatives must be true or false, got {self.kokoro_negatives!r}")
+        for name in ("kokoro_negatives", "pause_negatives"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not (self.ctc_weight >= 0 and self.ctc_batch >= 1):
             raise ValueError(f"ctc_weight must be >= 0 and ctc_batch >= 1, got {self.ctc_weight}, {self.ctc_batch}")
         if not (0.0 <= self.mine_at < 1.0 and 0.0 < self.mine_floor < 1.0 and self.mined_max >= 1 and 0.0 <= self.mined_share <= 1.0):
@@ -318,6 +324,37 @@ def _without(phrase: str, texts: list) -> list:
     return [t for t in texts if _normalise(phrase) not in _normalise(t)]
 
 
+def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
+    """(positives, negatives, negative texts) said with a pause, by a random `pause` share of the
+    voices: each says the phrase in two parts, split at a random word boundary, synthesized apart and
+    joined by 50-350 ms of silence (noise comes with the augmentation); with pause_negatives, the
+    same voice also says one of the two parts and, across the same pause, a confusable word where
+    the other part was ("smart ... martyr", "meteor ... mirror"), so that two words with a pause
+    between them are not taken for the phrase. Nothing for a one-word phrase."""
+    words = cfg.phrase.split()
+    n = round(cfg.pause * len(voices)) if len(words) > 1 else 0
+    if not n:
+        return [], [], []
+    rng = np.random.default_rng([cfg.voices_seed, 5])  # its own generator: the other draws stay as they were
+    chosen = [voices[i] for i in sorted(rng.choice(len(voices), n, replace=False))]
+    cuts = rng.integers(1, len(words), n)
+    gaps = (rng.uniform(*PAUSE_S, n) * SAMPLE_RATE).astype(int)
+    halves = [(" ".join(words[:k]), " ".join(words[k:])) for k in cuts]
+    jobs = [(half, v) for v, pair in zip(chosen, halves) for half in pair]
+    others = [w for w in confusable if len(w.split()) == 1 and w not in words] if cfg.pause_negatives else []
+    neg_texts = []
+    if others:
+        for (left, right) in halves:
+            word, keep_left = others[rng.integers(len(others))], rng.random() < 0.5
+            neg_texts.append((left, word) if keep_left else (word, right))
+        jobs += [(part, v) for v, pair in zip(chosen, neg_texts) for part in pair]
+    parts = _synthesize_all(jobs)
+    join = lambda a, b, gap: np.concatenate([a, np.zeros(gap, np.float32), b]).astype(np.float32)  # noqa: E731
+    positives = [join(parts[2 * i], parts[2 * i + 1], gaps[i]) for i in range(n)]
+    negatives = [join(parts[2 * (n + i)], parts[2 * (n + i) + 1], gaps[i]) for i in range(len(neg_texts))]
+    return positives, negatives, [" ".join(pair) for pair in neg_texts]
+
+
 def _synthesize_all(jobs: list) -> list:
     """[(text, voice)] -> [audio], two engines at a time (each call is a subprocess or releases the
     GIL). A job drawn twice is synthesized once: the two draws sit side by side in the list (a
@@ -364,6 +401,9 @@ class Pools:
                                         for paths in listed.values()])
             self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
             lexicon, self.confusable_texts = searched.result()
+            self.paused, paused_negative, paused_texts = _paused(cfg, voices + hibari, self.confusable_texts)
+            self.paused_negatives = len(paused_negative)
+            self.positive += self.paused
             # who says the negatives: every voice, or all but Kokoro's (10 times and more the others' CPU a clip)
             speakers = voices if cfg.kokoro_negatives else [v for v in voices if v.engine != "kokoro"]
             neg_jobs = [(t, speakers[rng.integers(len(speakers))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
@@ -375,9 +415,9 @@ class Pools:
                 neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
                              for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
             self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for _, v in neg_jobs))}
-            self.tts_negative = _synthesize_all(neg_jobs)
+            self.tts_negative = _synthesize_all(neg_jobs) + paused_negative
             real = read.result()  # (its seconds, if any are left to wait, count as synthesis in the record)
-        self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs]
+        self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs] + paused_texts
         self._phones = None
         self.tts_seconds = time.time() - t0
         self.slow = cfg.slow
@@ -396,8 +436,8 @@ class Pools:
             raise D.DataError(f"no real speech for negatives under {root}")
         self.words = sorted(set(self.real_words))  # the classes of the which-word head
         self.real_word_ids = np.array([self.words.index(w) for w in self.real_words], np.int64)
-        log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}), {len(self.tts_negative)} TTS negatives "
-            f"({len(self.confusable_texts)} confusable texts), {len(self.real_negative)} real negative clips {self.real_counts}, "
+        log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}; {len(self.paused)} with a pause), {len(self.tts_negative)} TTS negatives "
+            f"({len(self.confusable_texts)} confusable texts; {self.paused_negatives} with a pause), {len(self.real_negative)} real negative clips {self.real_counts}, "
             f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
 
     def _real_paths(self, cfg: WakewordConfig, root: Path) -> dict:
@@ -433,7 +473,7 @@ class Pools:
         return self._phones
 
     def counts(self) -> dict:
-        return {"tts_positives": len(self.positive), "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
+        return {"tts_positives": len(self.positive), "paused_positives": len(self.paused), "paused_negatives": self.paused_negatives, "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
                 "negative_voices": self.negative_voice_counts,
                 "confusable_texts": self.confusable_texts, "real_negative_clips": self.real_counts,
                 "noise_files": len(self.noises), "own_recordings_left_out": self.own}

@@ -624,6 +624,24 @@ def test_speaking_seconds_and_quarters():
     assert [q["clips"] for q in tied] == [0, 0, 0, 8] and [q["recall"] for q in tied] == [None, None, None, 0.5]
 
 
+def test_longest_pause_inside_the_phrase_and_its_groups():
+    """The benchmark's pause slice: two 0.3 s words 0.25 s apart in a quiet room measure a pause of
+    about 0.25 s, one word none; recall is the share of hits of the clips on each side of the cut."""
+    from benchmarks.wakeword_data import by_pause, longest_pause_s
+
+    rng = np.random.default_rng(0)
+    word = 0.3 * np.sin(2 * np.pi * 200 * np.arange(int(0.3 * 16000)) / 16000)
+    quiet = lambda s: np.zeros(int(s * 16000))  # noqa: E731
+    two = np.concatenate([quiet(1), word, quiet(0.25), word, quiet(1)])
+    noisy = lambda x: (x + 1e-4 * rng.standard_normal(len(x))).astype(np.float32)  # noqa: E731
+    assert abs(longest_pause_s(noisy(two)) - 0.25) <= 0.02
+    assert longest_pause_s(noisy(np.concatenate([quiet(1), word, quiet(1)]))) <= 0.01
+    hits = np.array([[1, 0, 1, 1], [1, 1, 0, 0]], bool)  # two models, four clips
+    calm, paused = by_pause(np.array([0.0, 0.2, 0.05, 0.4]), hits)
+    assert (calm["clips"], calm["recall"], paused["clips"], paused["recall"]) == (2, 0.75, 2, 0.5)
+    assert paused["range"] == [0.15, 0.4] and by_pause(np.zeros(3), hits[:, :3])[1]["recall"] is None
+
+
 def test_bandwidth_tells_a_phone_line_from_full_band_speech():
     """The benchmark's bandwidth slice: white noise bursts carry the whole band (99 % of the energy
     below ~7.9 kHz); the same through a 3.4 kHz low-pass (a phone line) measure about 3.4 kHz, and
@@ -680,7 +698,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
     assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
-                           "--mine-at", "0", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
+                           "--mine-at", "0", "--pause", "0.1", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -689,6 +707,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
         "the recipe before when asked; the shorter one by default"
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
     assert (seen[0].verify, seen[0].verify_threshold, seen[1].verify) == (True, 0.7, False), "verified only if asked"
+    assert (seen[0].pause, seen[1].pause) == (0.1, W.WakewordConfig.pause)
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
@@ -750,3 +769,42 @@ def test_a_missing_negatives_folder_is_named_before_any_synthesis(monkeypatch, t
     pools = Pools(WakewordConfig("hey edge", exclude=("emodb",), **small), tmp_path, log=lambda *_: None)
     assert calls and pools.real_counts == {"speech_commands": 2295, "wakewords": 1484}
     assert len(pools.real_negative) == len(pools.real_words) == 2295 + 1484
+
+
+def test_paused_positives_split_the_phrase_at_a_word_and_put_silence_between(monkeypatch):
+    """pause: a share of the voices say the phrase in two parts, split at a word boundary and joined
+    by 50-350 ms of silence (real people pause inside "smart mirror"; the voices do not), and the same
+    voice says one part and a confusable word across such a pause, never the phrase itself; nothing
+    for a one-word phrase or pause 0."""
+    import export.tts as T
+    from export.tts import Voice
+    from export.wakeword import PAUSE_S, WakewordConfig, _paused
+
+    said = []
+
+    def fake(text, voice):
+        said.append(text)
+        return np.full(800 * len(text.split()), 0.01 * (voices.index(voice) + 1), np.float32)  # 50 ms a word; the level tells the voice
+
+    monkeypatch.setattr(T, "synthesize", fake)
+    voices = [Voice("espeak-ng", f"en-us+m{i}", 150, 50) for i in range(40)]
+    confusable = ["ok google", "google", "gaggle", "homer", "hokey"]  # the phrase's own words are never drawn
+    cfg = WakewordConfig("ok google home", pause=0.25, voice_seed=3)
+    pos, neg, texts = _paused(cfg, voices, confusable)
+    assert len(pos) == len(neg) == len(texts) == 10
+    assert set(said) <= {"ok", "google home", "ok google", "home", "gaggle", "homer", "hokey"} and {"ok", "ok google"} <= set(said)
+    assert all(t != "ok google home" and len({"gaggle", "homer", "hokey"} & set(t.split())) == 1 for t in texts)
+    for i, x in enumerate(pos + neg):
+        words = 3 if i < 10 else len(texts[i - 10].split())
+        silent = np.flatnonzero(x == 0)
+        assert len(x) == 800 * words + len(silent) and np.all(np.diff(silent) == 1)  # the words, one silence between
+        assert 0 < silent[0] < len(x) - len(silent) and PAUSE_S[0] * 16000 - 1 <= len(silent) <= PAUSE_S[1] * 16000
+        assert len(set(x[x != 0])) == 1 and set(x[x != 0]) == set(pos[i % 10][pos[i % 10] != 0])  # one voice, its positive's
+    assert [len(x) for x in _paused(cfg, voices, confusable)[0]] == [len(x) for x in pos]  # drawn again, the same
+    assert _paused(WakewordConfig("ok google home", pause=0.25, voice_seed=3, pause_negatives=False), voices, confusable)[1] == []
+    assert _paused(WakewordConfig("alexa", pause=0.25), voices, confusable) == ([], [], [])
+    assert _paused(WakewordConfig("smart mirror"), voices, confusable) == ([], [], [])
+    with pytest.raises(ValueError, match="pause"):
+        WakewordConfig("smart mirror", pause=1.5)
+    with pytest.raises(ValueError, match="pause_negatives"):
+        WakewordConfig("smart mirror", pause_negatives="yes")
