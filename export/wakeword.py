@@ -111,9 +111,10 @@ class WakewordConfig:
     FA/h), one of them at 84.0 % on alexa, below every recipe model (benchmarks/results/wakeword/ctc).
     On by default (0.3) since the default became two models.
     kokoro_negatives: Kokoro's voices say the synthesized negatives too, in their share of the voice
-    draws. Off by default: a Kokoro clip costs about 2 CPU s here, 10-40 times Piper's or hibari's
-    and over 100 times espeak-ng's, and its 434-524 negatives (of 1,279-1,567) were by these costs
-    about two thirds of a new phrase's synthesis CPU. Without them (Kokoro still says the phrase)
+    draws (the confusable words and random phrases; a negative said with a pause, below, is said by
+    the voice of its positive, Kokoro's too). Off by default: a Kokoro clip costs about 2 CPU s
+    here, 10-40 times Piper's or hibari's and over 100 times espeak-ng's, and its 434-524 negatives
+    (of 1,279-1,567) were by these costs about two thirds of a new phrase's synthesis CPU. Without them (Kokoro still says the phrase)
     the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false accepts per hour over
     the four dev phrases against 81.9 / 69.4 % with them, within the spread of the pairs of seeds
     (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h (73.6 against 80.5-90.4 %),
@@ -147,6 +148,19 @@ class WakewordConfig:
     100 / 99.7, smart mirror 89.6 / 85.4, snowboy 99.1 / 99.1, view glass 91.1 / 90.9 % at 1 / 0.5
     false accepts per hour. Opt-in because pocketsphinx is one of the benchmark's peers, which issue
     5 wants benchmark-only.
+    pause, pause_negatives (on by default since the thirteenth session, 2026-12-02; a phrase of two
+    words and more): a random `pause` share of the voices also say the phrase in two parts, split at a
+    random word boundary and joined by 50-350 ms of silence, and one of the parts beside a confusable
+    word across such a pause (_paused). Real people pause inside the phrase and the voices do not: 30 of
+    the 369 real smart mirror clips and 14 of the 399 view glass clips hold a pause of 150 ms or more
+    (benchmarks.wakeword_data.longest_pause_s), most of the slowest quarter that was caught least, and
+    the models before caught 10 and 25 % of them at the threshold. Measured on those two phrases, cross-fitted, the same seeds
+    (benchmarks/results/wakeword/pause_neg against .../fast): smart mirror 80.2 / 76.0 % at 1 / 0.5
+    false accepts per hour (from 69.2 / 55.8), view glass 98.6 / 98.2 % (from 84.2 / 82.8); the clips
+    with a pause caught 88 and 100 % at the threshold. The paused positives alone, without the paused
+    negatives (.../pause), gave 70.9 / 61.0 and 95.7 / 89.0 %: two words with a pause between them, as
+    in the joined Speech Commands clips of the stream, were then taken for the phrase. One draw;
+    alexa and snowboy are one word, so their models are the same as before.
     Measured and not used: vocal-tract-length and microphone-response warps of the positives' spectra
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
     negatives (no gain); subtracting each mel band's mean over the window, a domain-adversarial head
@@ -190,7 +204,7 @@ class WakewordConfig:
     batch_seed: int = -1
     swa_epochs: int = 0
     slow: float = 0.0
-    pause: float = 0.0
+    pause: float = 0.25
     pause_negatives: bool = True
     channel: float = 0.0
     ctc_weight: float = 0.3
@@ -325,7 +339,7 @@ def _without(phrase: str, texts: list) -> list:
 
 
 def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
-    """(positives, negatives, negative texts) said with a pause, by a random `pause` share of the
+    """(positives, negatives, negative texts, negative voices) said with a pause, by a random `pause` share of the
     voices: each says the phrase in two parts, split at a random word boundary, synthesized apart and
     joined by 50-350 ms of silence (noise comes with the augmentation); with pause_negatives, the
     same voice also says one of the two parts and, across the same pause, a confusable word where
@@ -334,7 +348,7 @@ def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
     words = cfg.phrase.split()
     n = round(cfg.pause * len(voices)) if len(words) > 1 else 0
     if not n:
-        return [], [], []
+        return [], [], [], []
     rng = np.random.default_rng([cfg.voices_seed, 5])  # its own generator: the other draws stay as they were
     chosen = [voices[i] for i in sorted(rng.choice(len(voices), n, replace=False))]
     cuts = rng.integers(1, len(words), n)
@@ -352,7 +366,7 @@ def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
     join = lambda a, b, gap: np.concatenate([a, np.zeros(gap, np.float32), b]).astype(np.float32)  # noqa: E731
     positives = [join(parts[2 * i], parts[2 * i + 1], gaps[i]) for i in range(n)]
     negatives = [join(parts[2 * (n + i)], parts[2 * (n + i) + 1], gaps[i]) for i in range(len(neg_texts))]
-    return positives, negatives, [" ".join(pair) for pair in neg_texts]
+    return positives, negatives, [" ".join(pair) for pair in neg_texts], chosen[:len(neg_texts)]
 
 
 def _synthesize_all(jobs: list) -> list:
@@ -401,7 +415,7 @@ class Pools:
                                         for paths in listed.values()])
             self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
             lexicon, self.confusable_texts = searched.result()
-            self.paused, paused_negative, paused_texts = _paused(cfg, voices + hibari, self.confusable_texts)
+            self.paused, paused_negative, paused_texts, paused_voices = _paused(cfg, voices + hibari, self.confusable_texts)
             self.paused_negatives = len(paused_negative)
             self.positive += self.paused
             # who says the negatives: every voice, or all but Kokoro's (10 times and more the others' CPU a clip)
@@ -414,7 +428,8 @@ class Pools:
                              for _ in range(round(cfg.confusable_voices * share))]
                 neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
                              for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
-            self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for _, v in neg_jobs))}
+            self.negative_voice_counts = {e: n for e in self.voice_counts
+                                          if (n := sum(v.engine == e for v in [v for _, v in neg_jobs] + paused_voices))}
             self.tts_negative = _synthesize_all(neg_jobs) + paused_negative
             real = read.result()  # (its seconds, if any are left to wait, count as synthesis in the record)
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs] + paused_texts

@@ -199,10 +199,12 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["data"]["tts_positives"] == record["data"]["tts_positives"] >= 6
     voices = record["data"]["voices"]
-    assert voices["hibari"] == 40 and voices["piper"] == voices["kokoro"] == 2 and record["data"]["tts_positives"] == sum(voices.values())
+    paused = round(0.25 * sum(voices.values()))  # a quarter of the voices say it with a pause too, and a negative so
+    assert record["data"]["paused_positives"] == record["data"]["paused_negatives"] == paused
+    assert voices["hibari"] == 40 and voices["piper"] == voices["kokoro"] == 2 and record["data"]["tts_positives"] == sum(voices.values()) + paused
     # hibari's speakers say negatives too, in their share of the other voices (40/n): each confusable and random phrases 6 x 40/n more
     share, texts = 40 / (sum(voices.values()) - 40), len(record["data"]["confusable_texts"])
-    assert share > 0.5 and record["data"]["tts_negatives"] == texts * (1 + round(share)) + 6 + round(6 * share)
+    assert share > 0.5 and record["data"]["tts_negatives"] == texts * (1 + round(share)) + 6 + round(6 * share) + paused
     assert saved["data"]["real_negative_clips"] == {"wakewords": 1484}
     steps = [s["step"] for s in saved["steps"]]
     assert steps == ["synthesize", "train", "export", "quantize", "export", "quantize", "mean_of_models", "verify"], "two models by default"
@@ -719,11 +721,16 @@ def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(mon
     monkeypatch.setattr(T, "synthesize", lambda text, voice: np.zeros(1600, np.float32))  # the draws, not the audio
     small = dict(espeak_voices=4, piper_voices=2, kokoro_voices=6, hibari_voices=2, confusables=4, random_phrases=20,
                  lexicon_words=1500, exclude=("speech_commands", "emodb"))
-    pools = {k: Pools(WakewordConfig("hey edge", kokoro_negatives=k, **small), data_root, log=lambda *_: None) for k in (True, False)}
+    pools = {k: Pools(WakewordConfig("hey edge", kokoro_negatives=k, pause=0, **small), data_root, log=lambda *_: None) for k in (True, False)}
     assert pools[True].negative_voice_counts["kokoro"] > 0
     assert "kokoro" not in pools[False].negative_voice_counts and pools[False].voice_counts["kokoro"] == 6
     assert sum(pools[False].negative_voice_counts.values()) == len(pools[False].tts_negative) == len(pools[True].tts_negative)
     assert pools[False].counts()["negative_voices"] == pools[False].negative_voice_counts
+    paused = Pools(WakewordConfig("hey edge", kokoro_negatives=False, **small), data_root, log=lambda *_: None)  # pause 0.25
+    n = round(0.25 * sum(paused.voice_counts.values()))  # the paused negatives are said by their positive's voice, Kokoro's too
+    assert paused.counts()["paused_positives"] == paused.counts()["paused_negatives"] == n > 0
+    assert len(paused.tts_negative) == len(pools[False].tts_negative) + n == sum(paused.negative_voice_counts.values())
+    assert len(paused.tts_negative_texts) == len(paused.tts_negative) and len(paused.positive) == len(pools[False].positive) + n
     assert _without("computer", ["tournament chagrins computerized", "a compute error", "my Computer"]) == ["a compute error"]
     with pytest.raises(ValueError, match="kokoro_negatives"):
         WakewordConfig("hey edge", kokoro_negatives="no")
@@ -790,8 +797,8 @@ def test_paused_positives_split_the_phrase_at_a_word_and_put_silence_between(mon
     voices = [Voice("espeak-ng", f"en-us+m{i}", 150, 50) for i in range(40)]
     confusable = ["ok google", "google", "gaggle", "homer", "hokey"]  # the phrase's own words are never drawn
     cfg = WakewordConfig("ok google home", pause=0.25, voice_seed=3)
-    pos, neg, texts = _paused(cfg, voices, confusable)
-    assert len(pos) == len(neg) == len(texts) == 10
+    pos, neg, texts, said_by = _paused(cfg, voices, confusable)
+    assert len(pos) == len(neg) == len(texts) == len(said_by) == 10
     assert set(said) <= {"ok", "google home", "ok google", "home", "gaggle", "homer", "hokey"} and {"ok", "ok google"} <= set(said)
     assert all(t != "ok google home" and len({"gaggle", "homer", "hokey"} & set(t.split())) == 1 for t in texts)
     for i, x in enumerate(pos + neg):
@@ -800,10 +807,11 @@ def test_paused_positives_split_the_phrase_at_a_word_and_put_silence_between(mon
         assert len(x) == 800 * words + len(silent) and np.all(np.diff(silent) == 1)  # the words, one silence between
         assert 0 < silent[0] < len(x) - len(silent) and PAUSE_S[0] * 16000 - 1 <= len(silent) <= PAUSE_S[1] * 16000
         assert len(set(x[x != 0])) == 1 and set(x[x != 0]) == set(pos[i % 10][pos[i % 10] != 0])  # one voice, its positive's
+        assert x[x != 0][0] == np.float32(0.01 * (voices.index(said_by[i % 10]) + 1))  # the voice it names
     assert [len(x) for x in _paused(cfg, voices, confusable)[0]] == [len(x) for x in pos]  # drawn again, the same
     assert _paused(WakewordConfig("ok google home", pause=0.25, voice_seed=3, pause_negatives=False), voices, confusable)[1] == []
-    assert _paused(WakewordConfig("alexa", pause=0.25), voices, confusable) == ([], [], [])
-    assert _paused(WakewordConfig("smart mirror"), voices, confusable) == ([], [], [])
+    assert _paused(WakewordConfig("alexa", pause=0.25), voices, confusable) == ([], [], [], [])
+    assert _paused(WakewordConfig("smart mirror", pause=0), voices, confusable) == ([], [], [], [])
     with pytest.raises(ValueError, match="pause"):
         WakewordConfig("smart mirror", pause=1.5)
     with pytest.raises(ValueError, match="pause_negatives"):
