@@ -67,7 +67,7 @@ def speaking_seconds(audio: np.ndarray) -> float:
 def longest_pause_s(audio: np.ndarray) -> float:
     """The longest pause inside what the clip's speaker says: the longest run of 10 ms frames more
     than 25 dB below the loudest between the first and the last within 25 dB of it ("smart ...
-    mirror"; a stop's closure inside a word lasts 20-90 ms)."""
+    mirror"; the silence of a stop inside a word is shorter)."""
     frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
     level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
     loud = np.flatnonzero(level > level.max() - 25)

@@ -153,7 +153,7 @@ class WakewordConfig:
     random word boundary and joined by 50-350 ms of silence, and one of the parts beside a confusable
     word across such a pause (_paused). Real people pause inside the phrase and the voices do not: 30 of
     the 369 real smart mirror clips and 14 of the 399 view glass clips hold a pause of 150 ms or more
-    (benchmarks.wakeword_data.longest_pause_s), most of the slowest quarter that was caught least, and
+    (benchmarks.wakeword_data.longest_pause_s), much of what was missed in the slowest quarter, and
     the models before caught 10 and 25 % of them at the threshold. Measured on those two phrases, cross-fitted, the same seeds
     (benchmarks/results/wakeword/pause_neg against .../fast): smart mirror 80.2 / 76.0 % at 1 / 0.5
     false accepts per hour (from 69.2 / 55.8), view glass 98.6 / 98.2 % (from 84.2 / 82.8); the clips
