@@ -341,7 +341,7 @@ def _without(phrase: str, texts: list) -> list:
 def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
     """(positives, negatives, negative texts, negative voices) said with a pause, by a random `pause` share of the
     voices: each says the phrase in two parts, split at a random word boundary, synthesized apart and
-    joined by 50-350 ms of silence (noise comes with the augmentation); with pause_negatives, the
+    joined by 50-350 ms of silence (real noise, in most draws, comes with the augmentation); with pause_negatives, the
     same voice also says one of the two parts and, across the same pause, a confusable word where
     the other part was ("smart ... martyr", "meteor ... mirror"), so that two words with a pause
     between them are not taken for the phrase. Nothing for a one-word phrase."""
