@@ -114,7 +114,8 @@ class WakewordConfig:
     draws (the confusable words and random phrases; a negative said with a pause, below, is said by
     the voice of its positive, Kokoro's too). Off by default: a Kokoro clip costs about 2 CPU s
     here, 10-40 times Piper's or hibari's and over 100 times espeak-ng's, and its 434-524 negatives
-    (of 1,279-1,567) were by these costs about two thirds of a new phrase's synthesis CPU. Without them (Kokoro still says the phrase)
+    (of 1,279-1,567) were by these costs about two thirds of a new phrase's synthesis CPU. Without
+    them (Kokoro still says the phrase)
     the default pair caught 79.1 / 67.9 % of the real clips at 1 / 0.5 false accepts per hour over
     the four dev phrases against 81.9 / 69.4 % with them, within the spread of the pairs of seeds
     (76.8-83.3 / 61.3-74.8 %), snowboy lower than every pair at 1 FA/h (73.6 against 80.5-90.4 %),
@@ -154,8 +155,8 @@ class WakewordConfig:
     word across such a pause (_paused). Real people pause inside the phrase and the voices do not: 30 of
     the 369 real smart mirror clips and 14 of the 399 view glass clips hold a pause of 150 ms or more
     (benchmarks.wakeword_data.longest_pause_s), much of what was missed in the slowest quarter, and
-    the models before caught 10 and 25 % of them at the threshold. Measured on those two phrases, cross-fitted, the same seeds
-    (benchmarks/results/wakeword/pause_neg against .../fast): smart mirror 80.2 / 76.0 % at 1 / 0.5
+    the models before caught 10 and 25 % of them at the threshold. Measured on those two phrases,
+    cross-fitted, the same seeds (benchmarks/results/wakeword/pause_neg against .../fast): smart mirror 80.2 / 76.0 % at 1 / 0.5
     false accepts per hour (from 69.2 / 55.8), view glass 98.6 / 98.2 % (from 84.2 / 82.8); the clips
     with a pause caught 88 and 100 % at the threshold. The paused positives alone, without the paused
     negatives (.../pause), gave 70.9 / 61.0 and 95.7 / 89.0 %: two words with a pause between them, as
@@ -339,11 +340,11 @@ def _without(phrase: str, texts: list) -> list:
 
 
 def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
-    """(positives, negatives, negative texts, negative voices) said with a pause, by a random `pause` share of the
-    voices: each says the phrase in two parts, split at a random word boundary, synthesized apart and
-    joined by 50-350 ms of silence (real noise, in most draws, comes with the augmentation); with pause_negatives, the
-    same voice also says one of the two parts and, across the same pause, a confusable word where
-    the other part was ("smart ... martyr", "meteor ... mirror"), so that two words with a pause
+    """(positives, negatives, negative texts, negative voices) said with a pause, by a random `pause`
+    share of the voices: each says the phrase in two parts, split at a random word boundary,
+    synthesized apart and joined by 50-350 ms of silence (real noise, in most draws, comes with the
+    augmentation); with pause_negatives, the same voice also says one of the two parts and, across
+    the same pause, a confusable word where the other part was ("smart ... martyr", "meteor ... mirror"), so that two words with a pause
     between them are not taken for the phrase. Nothing for a one-word phrase."""
     words = cfg.phrase.split()
     n = round(cfg.pause * len(voices)) if len(words) > 1 else 0
@@ -366,7 +367,7 @@ def _paused(cfg: WakewordConfig, voices: list, confusable: list) -> tuple:
     join = lambda a, b, gap: np.concatenate([a, np.zeros(gap, np.float32), b]).astype(np.float32)  # noqa: E731
     positives = [join(parts[2 * i], parts[2 * i + 1], gaps[i]) for i in range(n)]
     negatives = [join(parts[2 * (n + i)], parts[2 * (n + i) + 1], gaps[i]) for i in range(len(neg_texts))]
-    return positives, negatives, [" ".join(pair) for pair in neg_texts], chosen[:len(neg_texts)]
+    return positives, negatives, [" ".join(pair) for pair in neg_texts], chosen if neg_texts else []
 
 
 def _synthesize_all(jobs: list) -> list:
@@ -415,9 +416,9 @@ class Pools:
                                         for paths in listed.values()])
             self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
             lexicon, self.confusable_texts = searched.result()
-            self.paused, paused_negative, paused_texts, paused_voices = _paused(cfg, voices + hibari, self.confusable_texts)
-            self.paused_negatives = len(paused_negative)
-            self.positive += self.paused
+            paused, paused_negative, paused_texts, paused_voices = _paused(cfg, voices + hibari, self.confusable_texts)
+            self.positive += paused
+            self.paused = {"paused_positives": len(paused), "paused_negatives": len(paused_negative)}  # for the record
             # who says the negatives: every voice, or all but Kokoro's (10 times and more the others' CPU a clip)
             speakers = voices if cfg.kokoro_negatives else [v for v in voices if v.engine != "kokoro"]
             neg_jobs = [(t, speakers[rng.integers(len(speakers))]) for t in self.confusable_texts for _ in range(cfg.confusable_voices)]
@@ -428,8 +429,8 @@ class Pools:
                              for _ in range(round(cfg.confusable_voices * share))]
                 neg_jobs += [(t, hibari[hrng.integers(len(hibari))])
                              for t in _without(cfg.phrase, phonetic.random_phrases(round(cfg.random_phrases * share), hrng, lexicon))]
-            self.negative_voice_counts = {e: n for e in self.voice_counts
-                                          if (n := sum(v.engine == e for v in [v for _, v in neg_jobs] + paused_voices))}
+            said_by = [v for _, v in neg_jobs] + paused_voices
+            self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for v in said_by))}
             self.tts_negative = _synthesize_all(neg_jobs) + paused_negative
             real = read.result()  # (its seconds, if any are left to wait, count as synthesis in the record)
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs] + paused_texts
@@ -451,8 +452,9 @@ class Pools:
             raise D.DataError(f"no real speech for negatives under {root}")
         self.words = sorted(set(self.real_words))  # the classes of the which-word head
         self.real_word_ids = np.array([self.words.index(w) for w in self.real_words], np.int64)
-        log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}; {len(self.paused)} with a pause), {len(self.tts_negative)} TTS negatives "
-            f"({len(self.confusable_texts)} confusable texts; {self.paused_negatives} with a pause), {len(self.real_negative)} real negative clips {self.real_counts}, "
+        log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}; {self.paused['paused_positives']} with a pause), "
+            f"{len(self.tts_negative)} TTS negatives ({len(self.confusable_texts)} confusable texts; "
+            f"{self.paused['paused_negatives']} with a pause), {len(self.real_negative)} real negative clips {self.real_counts}, "
             f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
 
     def _real_paths(self, cfg: WakewordConfig, root: Path) -> dict:
@@ -488,7 +490,7 @@ class Pools:
         return self._phones
 
     def counts(self) -> dict:
-        return {"tts_positives": len(self.positive), "paused_positives": len(self.paused), "paused_negatives": self.paused_negatives, "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
+        return {"tts_positives": len(self.positive), **self.paused, "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
                 "negative_voices": self.negative_voice_counts,
                 "confusable_texts": self.confusable_texts, "real_negative_clips": self.real_counts,
                 "noise_files": len(self.noises), "own_recordings_left_out": self.own}
