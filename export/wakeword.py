@@ -207,6 +207,7 @@ class WakewordConfig:
     slow: float = 0.0
     pause: float = 0.25
     pause_negatives: bool = True
+    accents: float = 0.0
     channel: float = 0.0
     ctc_weight: float = 0.3
     ctc_batch: int = 48
@@ -245,6 +246,8 @@ class WakewordConfig:
             raise ValueError(f"slow must be in [0, 1], got {self.slow}")
         if not 0.0 <= self.pause <= 1.0:
             raise ValueError(f"pause must be in [0, 1], got {self.pause}")
+        if not 0.0 <= self.accents <= 1.0:
+            raise ValueError(f"accents must be in [0, 1], got {self.accents}")
         if not 0.0 <= self.channel <= 1.0:
             raise ValueError(f"channel must be in [0, 1], got {self.channel}")
         if not 0 <= self.swa_epochs <= self.epochs:
@@ -389,7 +392,7 @@ class Pools:
 
     def __init__(self, cfg: WakewordConfig, root: Path, log=print):
         from . import phonetic
-        from .tts import engine_voices, espeak_draws, espeak_voices, hibari_voices, neural_voices, pico_voices
+        from .tts import engine_voices, espeak_draws, espeak_voices, hibari_voices, neural_voices, pico_voices, with_accents
 
         rng = np.random.default_rng(cfg.voices_seed)
         self.run_on = cfg.run_on
@@ -400,7 +403,8 @@ class Pools:
         if not names:
             raise FileNotFoundError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
         voices = espeak_draws(rng, cfg.espeak_voices, names) + engine_voices() + pico_voices(np.random.default_rng([cfg.voices_seed, 1]), cfg.pico_voices)
-        voices += neural_voices(np.random.default_rng([cfg.voices_seed, 2]), cfg.piper_voices, cfg.kokoro_voices)
+        neural = neural_voices(np.random.default_rng([cfg.voices_seed, 2]), cfg.piper_voices, cfg.kokoro_voices)
+        voices += with_accents(neural, np.random.default_rng([cfg.voices_seed, 6]), cfg.accents)
         # hibari's speakers, drawn from their own generator: the other voices' draws stay as they were
         hrng = np.random.default_rng([cfg.voices_seed, 3])
         hibari = hibari_voices(hrng, cfg.hibari_voices)

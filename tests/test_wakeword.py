@@ -367,6 +367,7 @@ def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_
     (["wakeword", "hey edge", "-o", "x.onnx", "--exclude", "radio"], "unknown sources"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--data", "/nonexistent/data"], "not found"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--ctc-weight", "-1"], "ctc_weight"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--accents", "1.5"], "accents must be in [0, 1]"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -466,6 +467,30 @@ def test_neural_voices_speak_the_phrase_at_16k(tmp_path, monkeypatch):
     assert not np.allclose(clips[0][:6000], clips[1][:6000])  # another noise and speed: another take
     assert len(list(tmp_path.glob("*.wav"))) == 4 and not list(tmp_path.glob("*.tmp.wav"))
     assert np.array_equal(T.synthesize("view glass", voices[2]), clips[2])  # read back from the cache
+
+
+def test_accents_change_only_the_neural_voices_and_what_they_speak_from(tmp_path, monkeypatch):
+    """with_accents names an espeak-ng English accent on a share of the Piper and Kokoro draws and on
+    nothing else; an accented voice speaks from that accent's IPA (British: no r in "smart"), and
+    says another clip than the same voice without it."""
+    import export.tts as T
+
+    monkeypatch.setattr(T, "CACHE", tmp_path)
+    voices = [T.Voice("espeak-ng", "en-us", 150, 50), T.Voice("hibari", "1.0:1.0:1", 100)] + T.neural_voices(np.random.default_rng(0), 20, 20)
+    assert T.with_accents(voices, np.random.default_rng(1), 0.0) == voices
+    all_ = T.with_accents(voices, np.random.default_rng(1), 1.0)
+    assert all_[:2] == voices[:2] and all(T.accent_of(v)[1] in T.NEURAL_ACCENTS for v in all_[2:])
+    assert [T.accent_of(v)[0] for v in all_] == [v.name for v in voices] and len({T.accent_of(v)[1] for v in all_}) > 3
+    half = T.with_accents(voices, np.random.default_rng(1), 0.5)
+    assert 8 < sum(v != w for v, w in zip(half, voices)) < 32
+    heard = []
+    real_ipa = T.ipa
+    monkeypatch.setattr(T, "ipa", lambda text, voice="en-us": heard.append(real_ipa(text, voice)) or heard[-1])
+    for v in voices[2], voices[-1]:
+        british = T.Voice(v.engine, f"{v.name}@en-gb-x-rp", v.rate, v.pitch)
+        plain, accented = T.synthesize("smart mirror", v), T.synthesize("smart mirror", british)
+        assert "ɑːɹt" in heard[-2] and "ɑːt" in heard[-1], heard[-2:]
+        assert len(accented) > 4000 and not (len(plain) == len(accented) and np.allclose(plain, accented))
 
 
 def test_neural_voices_missing_package_is_named(monkeypatch):
@@ -700,7 +725,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
     assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
-                           "--mine-at", "0", "--pause", "0.1", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
+                           "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -710,6 +735,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
     assert (seen[0].verify, seen[0].verify_threshold, seen[1].verify) == (True, 0.7, False), "verified only if asked"
     assert (seen[0].pause, seen[1].pause) == (0.1, W.WakewordConfig.pause)
+    assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
