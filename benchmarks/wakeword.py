@@ -25,8 +25,9 @@ alone ("ours, seed S"); --seeds S,S,... measures the mean of other already-train
 so that every pair of seeds can be read, not only 0 and 1; NAME:S takes seed S of the benchmark
 folder NAME beside OUT (e.g. --seeds 0,recipe:0 --out OUT/ctc: a model of each recipe).
 --set NAME=VALUE trains with a setting of WakewordConfig changed, e.g.
-``--train --set hibari_voices=250 --out OUT/hibari`` (not seed, voice_seed, batch_seed, models or
-gate, which the benchmark sets itself: refused).
+``--train --set hibari_voices=250 --out OUT/hibari`` (not seed, batch_seed, models or gate, which
+the benchmark sets itself: refused); ``--set voice_seed=S`` draws the voices and the synthesized
+texts anew (0 otherwise), to see how much of a figure is the draw.
 
 Every model runs through the edge runtime's own streaming pipeline (VAD, 100 ms hop, smoothing,
 refractory); one pass records the smoothed score of every hop, so every threshold is evaluated
@@ -60,7 +61,7 @@ THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.95, 0.025), np.arange(0.
 FOLDS = 2
 
 
-PINNED = ("seed", "voice_seed", "batch_seed", "models", "gate", "verify")  # set by this benchmark itself (seeds 0.., --models, --gate, --verify)
+PINNED = ("seed", "batch_seed", "models", "gate", "verify")  # set by this benchmark itself (seeds 0.., --models, --gate, --verify)
 
 
 # --verify-set: the settings of edge.verify.VerifySpec but what add_verification sets (the phrase's own, the threshold)
@@ -339,7 +340,7 @@ def main(argv=None) -> int:
 
         for kw in keywords:
             for k in range(FOLDS):
-                base = {**settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS, "voice_seed": 0, "batch_seed": 0,
+                base = {"voice_seed": 0, **settings, "phrase": phrase_of(root, kw), "heldout_fold": k, "n_folds": FOLDS, "batch_seed": 0,
                         "verify": False}  # the models as trained; --verify measures verified copies
                 paths = [model_path(out, kw, k, seed) for seed in range(a.models)]
                 if a.models > 1 and not any(p.exists() for p in paths):  # all at once, as edge-export wakeword --models N

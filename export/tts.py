@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -138,23 +139,50 @@ def ipa(text: str, voice: str = "en-us") -> str:
 
 
 NEURAL_ACCENTS = ("en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+# American said as in quick connected speech, by which of reduce()'s rules: "r" drops a word-final ɚ after ɹ,
+# "t" a word-final t or d between consonants
+REDUCTIONS = {"en-us-x-r": "r", "en-us-x-t": "t", "en-us-x-rt": "rt"}
+_VOWELS = "aeiouɑɐɒɔəɚɛɜɪʊʌæɝᵻ"
+
+
+def reduce(phones: str, rules: str = "rt") -> str:
+    """espeak-ng en-us IPA said as people say it quickly. Rule r: a word-final unstressed ɚ after ɹ is
+    dropped ("mirror" mˈɪɹɚ -> mˈɪɹ, "error" -> "err"); rule t: a word-final t or d after a consonant,
+    before a word that starts with one, is dropped (cluster reduction: "smart mirror" -> "smar'
+    mirror", "last night", "hold still")."""
+    if "r" in rules:
+        phones = re.sub(r"ɹɚ(?=$|[\s!?])", "ɹ", phones)
+    if "t" in rules:
+        phones = re.sub(rf"(?<=[^\s{_VOWELS}ːˈˌ])[td](?=\s+[ˈˌ]?[^\s{_VOWELS}ˈˌ])", "", phones)
+    return phones
+
+
+def reduces(text: str) -> bool:
+    """Whether a rule of reduce() changes how `text` is said."""
+    return reduce(ipa(text, "en-us")) != ipa(text, "en-us")
+
+
+def spoken_ipa(text: str, accent: str) -> str:
+    """The IPA a neural voice speaks `text` from in `accent` (an espeak-ng English voice, or one of REDUCTIONS)."""
+    return reduce(ipa(text, "en-us"), REDUCTIONS[accent]) if accent in REDUCTIONS else ipa(text, accent)
 
 
 def accent_of(voice: "Voice") -> tuple:
-    """(the voice's name without its accent, the espeak-ng English it speaks from: en-us unless named)."""
+    """(the voice's name without its accent, the accent it speaks from: en-us unless named)."""
     name, _, accent = voice.name.partition("@")
     return name, accent or "en-us"
 
 
-def with_accents(voices: list, rng: np.random.Generator, share: float) -> list:
-    """The voices with each Piper and Kokoro draw, with probability `share`, speaking from the IPA of
-    one of NEURAL_ACCENTS (British, Scottish, Caribbean, New York...) instead of en-us: the neural voices
-    otherwise say every phrase in one American pronunciation. One draw per voice, so the others keep theirs."""
+def with_accents(voices: list, rng: np.random.Generator, share: float, accents: tuple = NEURAL_ACCENTS) -> list:
+    """The voices with each Piper and Kokoro draw that has no accent yet, with probability `share`,
+    speaking from the IPA of one of `accents` (by default NEURAL_ACCENTS: British, Scottish, Caribbean,
+    New York...) instead of en-us: the neural voices otherwise say every phrase in one American
+    pronunciation. One draw per voice, so the others keep theirs."""
     out = []
     for v in voices:
-        pick, accent = rng.random(), NEURAL_ACCENTS[rng.integers(len(NEURAL_ACCENTS))]
+        pick, accent = rng.random(), accents[rng.integers(len(accents))]
         out.append(Voice(v.engine, f"{v.name}@{accent}", v.rate, v.pitch)
-                   if v.engine in ("piper", "kokoro") and pick < share else v)
+                   if v.engine in ("piper", "kokoro") and "@" not in v.name and pick < share else v)
     return out
 
 
@@ -211,7 +239,7 @@ class Piper(_Neural):
         name, accent = accent_of(voice)
         noise, noise_w = (float(v) for v in name.split(":"))
         ids = ids_of["^"] + ids_of["_"]
-        for ch in ipa(text, accent):
+        for ch in spoken_ipa(text, accent):
             if ch in ids_of:
                 ids += ids_of[ch] + ids_of["_"]
         ids = np.array([ids + ids_of["$"]], np.int64)
@@ -255,8 +283,8 @@ class Kokoro(_Neural):
 
         sess, vocab, voices = self.state()
         name, accent = accent_of(voice)
-        phones = ipa(text, accent)
-        for a, b in self.LETTERS if accent == "en-us" else self.BRITISH:
+        phones = spoken_ipa(text, accent)
+        for a, b in self.LETTERS if accent == "en-us" or accent in REDUCTIONS else self.BRITISH:
             phones = phones.replace(a, b)
         tokens = [vocab[c] for c in phones if c in vocab][:500]
         style = sum(float(w) * voices[v] for v, w in (part.split("*") for part in name.split("+")))

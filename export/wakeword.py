@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -208,6 +209,7 @@ class WakewordConfig:
     pause: float = 0.25
     pause_negatives: bool = True
     accents: float = 0.0
+    reduced: float = 0.0
     channel: float = 0.0
     ctc_weight: float = 0.3
     ctc_batch: int = 48
@@ -246,8 +248,9 @@ class WakewordConfig:
             raise ValueError(f"slow must be in [0, 1], got {self.slow}")
         if not 0.0 <= self.pause <= 1.0:
             raise ValueError(f"pause must be in [0, 1], got {self.pause}")
-        if not 0.0 <= self.accents <= 1.0:
-            raise ValueError(f"accents must be in [0, 1], got {self.accents}")
+        for name in ("accents", "reduced"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.channel <= 1.0:
             raise ValueError(f"channel must be in [0, 1], got {self.channel}")
         if not 0 <= self.swa_epochs <= self.epochs:
@@ -392,7 +395,7 @@ class Pools:
 
     def __init__(self, cfg: WakewordConfig, root: Path, log=print):
         from . import phonetic
-        from .tts import engine_voices, espeak_draws, espeak_voices, hibari_voices, neural_voices, pico_voices, with_accents
+        from .tts import engine_voices, espeak_draws, espeak_voices, hibari_voices, neural_voices, pico_voices, REDUCTIONS, accent_of, reduces, with_accents
 
         rng = np.random.default_rng(cfg.voices_seed)
         self.run_on = cfg.run_on
@@ -404,12 +407,15 @@ class Pools:
             raise FileNotFoundError("espeak-ng is not installed: it is needed to synthesize the phrase (apt install espeak-ng)")
         voices = espeak_draws(rng, cfg.espeak_voices, names) + engine_voices() + pico_voices(np.random.default_rng([cfg.voices_seed, 1]), cfg.pico_voices)
         neural = neural_voices(np.random.default_rng([cfg.voices_seed, 2]), cfg.piper_voices, cfg.kokoro_voices)
-        voices += with_accents(neural, np.random.default_rng([cfg.voices_seed, 6]), cfg.accents)
+        neural = with_accents(neural, np.random.default_rng([cfg.voices_seed, 6]), cfg.accents)
+        # quick connected speech ("smar' mirr"), only where it changes how the phrase is said
+        voices += with_accents(neural, np.random.default_rng([cfg.voices_seed, 7]), cfg.reduced * reduces(cfg.phrase), tuple(REDUCTIONS))
         # hibari's speakers, drawn from their own generator: the other voices' draws stay as they were
         hrng = np.random.default_rng([cfg.voices_seed, 3])
         hibari = hibari_voices(hrng, cfg.hibari_voices)
         self.voice_counts = {e: sum(v.engine == e for v in voices + hibari)
                              for e in ("espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro", "hibari")}
+        self.accent_counts = dict(sorted(Counter(accent_of(v)[1] for v in voices if "@" in v.name).items()))
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
         # while the voices say the phrase (engines in subprocesses and ONNX Runtime, which release the
         # GIL), a side thread searches the lexicon for confusable words and reads the real clips
@@ -494,7 +500,8 @@ class Pools:
         return self._phones
 
     def counts(self) -> dict:
-        return {"tts_positives": len(self.positive), **self.paused, "voices": self.voice_counts, "tts_negatives": len(self.tts_negative),
+        return {"tts_positives": len(self.positive), **self.paused, "voices": self.voice_counts,
+                "neural_voice_accents": self.accent_counts, "tts_negatives": len(self.tts_negative),
                 "negative_voices": self.negative_voice_counts,
                 "confusable_texts": self.confusable_texts, "real_negative_clips": self.real_counts,
                 "noise_files": len(self.noises), "own_recordings_left_out": self.own}

@@ -202,6 +202,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     paused = round(0.25 * sum(voices.values()))  # a quarter of the voices say it with a pause too, and a negative so
     assert record["data"]["paused_positives"] == record["data"]["paused_negatives"] == paused
     assert voices["hibari"] == 40 and voices["piper"] == voices["kokoro"] == 2 and record["data"]["tts_positives"] == sum(voices.values()) + paused
+    assert record["data"]["neural_voice_accents"] == {}, "no accent by default, and nothing in \"hey edge\" to reduce"
     # hibari's speakers say negatives too, in their share of the other voices (40/n): each confusable and random phrases 6 x 40/n more
     share, texts = 40 / (sum(voices.values()) - 40), len(record["data"]["confusable_texts"])
     assert share > 0.5 and record["data"]["tts_negatives"] == texts * (1 + round(share)) + 6 + round(6 * share) + paused
@@ -368,6 +369,7 @@ def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_
     (["wakeword", "hey edge", "-o", "x.onnx", "--data", "/nonexistent/data"], "not found"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--ctc-weight", "-1"], "ctc_weight"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--accents", "1.5"], "accents must be in [0, 1]"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--reduced", "-0.1"], "reduced must be in [0, 1]"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -491,6 +493,25 @@ def test_accents_change_only_the_neural_voices_and_what_they_speak_from(tmp_path
         plain, accented = T.synthesize("smart mirror", v), T.synthesize("smart mirror", british)
         assert "ɑːɹt" in heard[-2] and "ɑːt" in heard[-1], heard[-2:]
         assert len(accented) > 4000 and not (len(plain) == len(accented) and np.allclose(plain, accented))
+
+
+def test_reduced_speech_drops_what_quick_speakers_drop_and_only_there():
+    """reduce(): "mirror" loses its final ɚ (people say "smart mirr"), a word-final t or d between
+    consonants goes ("smar' mirror", "las' night"); each rule alone too; nothing else changes, so a
+    phrase without them (view glass, alexa) keeps every voice as it was."""
+    import export.tts as T
+
+    assert T.reduce("smˈɑːɹt mˈɪɹɚ", "r") == "smˈɑːɹt mˈɪɹ" and T.reduce("smˈɑːɹt mˈɪɹɚ", "t") == "smˈɑːɹ mˈɪɹɚ"
+    assert T.reduce("smˈɑːɹt mˈɪɹɚ!") == "smˈɑːɹ mˈɪɹ!" and T.reduce("lˈæst nˈaɪt") == "lˈæs nˈaɪt"
+    for kept in ("kəmpjˈuːɾɚ", "ðə mˈɪɹɚɹ ɪz", "ɡɹˈeɪt ˈæpəl", "lˈæst", "bˈɛt mˈiː"):
+        assert T.reduce(kept) == kept, kept  # ɚ not after ɹ or not last, a vowel after the t, no next word, a vowel before it
+    assert T.reduces("smart mirror") and not any(T.reduces(p) for p in ("view glass", "alexa", "snowboy", "hey jarvis"))
+    assert {T.spoken_ipa("smart mirror", a) for a in T.REDUCTIONS} == {"smˈɑːɹt mˈɪɹ", "smˈɑːɹ mˈɪɹɚ", "smˈɑːɹ mˈɪɹ"}
+    voices = T.neural_voices(np.random.default_rng(0), 30, 0)
+    reduced = T.with_accents(voices, np.random.default_rng(7), 0.5, tuple(T.REDUCTIONS))
+    assert 5 < sum(T.accent_of(v)[1] in T.REDUCTIONS for v in reduced) < 25
+    accented = T.with_accents(reduced, np.random.default_rng(8), 1.0)
+    assert all((w == v) == ("@" in v.name) for v, w in zip(reduced, accented)), "a voice keeps the accent it has"
 
 
 def test_neural_voices_missing_package_is_named(monkeypatch):
@@ -725,7 +746,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
     assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
-                           "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
+                           "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--epochs", "20", "--kokoro-voices", "250", "--verify", "--verify-threshold", "0.7"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -736,6 +757,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[0].verify, seen[0].verify_threshold, seen[1].verify) == (True, 0.7, False), "verified only if asked"
     assert (seen[0].pause, seen[1].pause) == (0.1, W.WakewordConfig.pause)
     assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
+    assert (seen[0].reduced, seen[1].reduced) == (0.2, W.WakewordConfig.reduced)
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
