@@ -127,11 +127,11 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--accents", type=float, metavar="F",
                    help="this share of the Piper and Kokoro voices speak from the IPA of another English accent (British, "
                         "Scottish, Lancashire, West Midlands, Caribbean, New York) instead of American "
-                        f"(default {WakewordConfig.accents}; README, 'Accents')")
+                        f"(default {WakewordConfig.accents}; README, 'Quick speech and accents')")
     w.add_argument("--reduced", type=float, metavar="F",
                    help="this share of the Piper and Kokoro voices say the phrase as in quick connected speech, where "
                         "that changes it: a final -er after r dropped ('smart mirr'), a final t or d between consonants "
-                        f"('smar' mirror') (default {WakewordConfig.reduced}; README, 'Quick speech')")
+                        f"('smar' mirror') (default {WakewordConfig.reduced}; README, 'Quick speech and accents')")
     w.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="ask, in the model, for pocketsphinx's second opinion on each candidate (its US English acoustic "
                         "model, trained on real people; needs the extra [verify]); the stream then fires on the verified "

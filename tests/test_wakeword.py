@@ -864,3 +864,23 @@ def test_paused_positives_split_the_phrase_at_a_word_and_put_silence_between(mon
         WakewordConfig("smart mirror", pause=1.5)
     with pytest.raises(ValueError, match="pause_negatives"):
         WakewordConfig("smart mirror", pause_negatives="yes")
+
+
+def test_pronunciation_table_counts_each_clip_once_by_quarter_and_miss(tmp_path, capsys):
+    """benchmarks.pronunciations: every clip lands in one row (its speaking-time quarter, missed or
+    caught) under its best pronunciation; a keyword without pronunciations is a one-line error."""
+    from benchmarks.pronunciations import main, report, table
+
+    seconds = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2])
+    missed = np.array([True, False, True, False, False, False, True, True])
+    best = ["a", "b", "a", None, "b", "b", "a", "b"]
+    rows = table([f"c{i}" for i in range(8)], seconds, missed, best, ["a", "b"])
+    assert sum(r["clips"] for r in rows) == 8 and [r["quarter"] for r in rows] == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert [(r["clips"], r["best"]) for r in rows[:2]] == [(1, {"a": 1, "b": 0}), (1, {"a": 0, "b": 1})]
+    assert rows[6]["best"] == {"a": 1, "b": 1} and rows[7]["clips"] == 0
+    assert "All missed clips (4): a 3, b 1." in report("kw", "r.json", rows, ["a", "b"])
+    result = tmp_path / "r.json"
+    result.write_text('{"snowboy": {"missed_at_default_by_any": []}}')
+    assert main(["--keyword", "snowboy", "--results", str(result), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no built-in pronunciations of 'snowboy'" in err and not (tmp_path / "o").exists()
