@@ -168,7 +168,7 @@ class WakewordConfig:
     West Midlands, Caribbean, New York) instead of American. At 0.5, cross-fitted, the same seeds
     (benchmarks/results/wakeword/accents against .../pause_neg and .../fast): smart mirror 74.1 / 61.5 %
     at 1 / 0.5 false accepts per hour (80.2 / 76.0 without), snowboy 80.0 / 80.0 % (83.7 / 78.7); at the
-    threshold each within a point of before, one fold up and the other down.
+    threshold each phrase within a point of before (snowboy's two folds 6 points up and 6 down).
     reduced (0 by default; measured and not used): that share of the Piper and Kokoro draws say the
     phrase as in quick connected speech where tts.reduce() changes it: a word-final unstressed ɚ after
     ɹ dropped ("smart mirr"), a word-final t or d between consonants ("smar' mirror"); it changes
