@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .wakeword_data import phrase_of, positive_clips, read_audio, speaking_seconds
+from .wakeword_data import phrase_of, positive_clips, quarters, speaking_seconds
 
 # ARPAbet of each word of the phrase, one group a word: CMUdict's, and quick-speech forms of it
 PRONUNCIATIONS = {
@@ -58,18 +58,16 @@ def best_pronunciations(clips: list, phrase: str, variants: dict) -> list:
     return out
 
 
-def table(names: list, seconds: np.ndarray, missed: np.ndarray, best: list, variants: list) -> list:
-    """Rows of clip counts by speaking-time quarter, missed or caught, and best pronunciation."""
-    edges = np.quantile(seconds, [0.25, 0.5, 0.75])
-    quarter = np.searchsorted(edges, seconds, side="left")
+def table(seconds: np.ndarray, missed: np.ndarray, best: list, variants: list) -> list:
+    """Rows of clip counts by speaking-time quarter (the benchmark report's quarters), missed or
+    caught, and best pronunciation."""
+    edges, quarter = quarters(seconds)
     rows = []
     for q in range(4):
         for was_missed in (True, False):
             pick = (quarter == q) & (missed == was_missed)
             counts = {v: int(sum(1 for i in np.nonzero(pick)[0] if best[i] == v)) for v in variants}
-            lo = seconds[quarter == q].min() if np.any(quarter == q) else float("nan")
-            hi = seconds[quarter == q].max() if np.any(quarter == q) else float("nan")
-            rows.append({"quarter": q + 1, "seconds": [round(float(lo), 2), round(float(hi), 2)],
+            rows.append({"quarter": q + 1, "seconds": [round(float(edges[q]), 2), round(float(edges[q + 1]), 2)],
                          "missed": was_missed, "clips": int(pick.sum()), "best": counts})
     return rows
 
@@ -117,7 +115,7 @@ def main(argv=None) -> int:
     names = [n for n, _ in clips]
     seconds = np.array([speaking_seconds(x) for _, x in clips])
     missed = np.array([n in missed_names for n in names])
-    rows = table(names, seconds, missed, [b for b, _ in best], list(variants))
+    rows = table(seconds, missed, [b for b, _ in best], list(variants))
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{a.keyword}.json").write_text(json.dumps({

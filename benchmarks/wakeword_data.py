@@ -97,11 +97,16 @@ def bandwidth_hz(audio: np.ndarray) -> float:
     return float(np.fft.rfftfreq(n, 1 / SAMPLE_RATE)[min(np.searchsorted(share, 0.99), n // 2)])
 
 
+def quarters(values: np.ndarray) -> tuple:
+    """(edges, quarter 0-3 of each clip): the clips in quarters ordered by `values`."""
+    edges = np.quantile(values, [0, 0.25, 0.5, 0.75, 1])
+    return edges, np.clip(np.searchsorted(edges, values, side="right") - 1, 0, 3)
+
+
 def by_quartile(values: np.ndarray, hits: np.ndarray) -> list:
     """Recall (mean of `hits` [..., clips]) in each quarter of the clips ordered by `values`
     (None for a quarter that tied values leave empty)."""
-    edges = np.quantile(values, [0, 0.25, 0.5, 0.75, 1])
-    part = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, 3)
+    edges, part = quarters(values)
     return [{"range": [round(float(edges[q]), 2), round(float(edges[q + 1]), 2)], "clips": int(np.sum(part == q)),
              "recall": round(float(np.mean(hits[..., part == q])), 4) if np.any(part == q) else None} for q in range(4)]
 

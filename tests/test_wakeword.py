@@ -874,7 +874,7 @@ def test_pronunciation_table_counts_each_clip_once_by_quarter_and_miss(tmp_path,
     seconds = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2])
     missed = np.array([True, False, True, False, False, False, True, True])
     best = ["a", "b", "a", None, "b", "b", "a", "b"]
-    rows = table([f"c{i}" for i in range(8)], seconds, missed, best, ["a", "b"])
+    rows = table(seconds, missed, best, ["a", "b"])
     assert sum(r["clips"] for r in rows) == 8 and [r["quarter"] for r in rows] == [1, 1, 2, 2, 3, 3, 4, 4]
     assert [(r["clips"], r["best"]) for r in rows[:2]] == [(1, {"a": 1, "b": 0}), (1, {"a": 0, "b": 1})]
     assert rows[6]["best"] == {"a": 1, "b": 1} and rows[7]["clips"] == 0
