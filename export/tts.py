@@ -159,7 +159,8 @@ def reduce(phones: str, rules: str = "rt") -> str:
 
 def reduces(text: str) -> bool:
     """Whether a rule of reduce() changes how `text` is said."""
-    return reduce(ipa(text, "en-us")) != ipa(text, "en-us")
+    phones = ipa(text, "en-us")
+    return reduce(phones) != phones
 
 
 def spoken_ipa(text: str, accent: str) -> str:
@@ -259,7 +260,7 @@ class Kokoro(_Neural):
     # espeak-ng IPA -> the phoneme letters Kokoro v1.0 was trained on (misaki's American set)
     LETTERS = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"), ("ː", ""))
     # the other accents keep the length mark and take "əʊ" as one letter, as misaki's British set does
-    BRITISH = (("əʊ", "Q"), ("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"))
+    BRITISH = (("əʊ", "Q"),) + tuple(pair for pair in LETTERS if pair[0] != "ː")
 
     def load(self):
         import json

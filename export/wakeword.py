@@ -433,7 +433,7 @@ class Pools:
         hibari = hibari_voices(hrng, cfg.hibari_voices)
         self.voice_counts = {e: sum(v.engine == e for v in voices + hibari)
                              for e in ("espeak-ng", "flite", "festival", "pico2wave", "piper", "kokoro", "hibari")}
-        self.accent_counts = dict(sorted(Counter(accent_of(v)[1] for v in voices if "@" in v.name).items()))
+        self.accent_counts = dict(sorted(Counter(a for v in voices if (a := accent_of(v)[1]) != "en-us").items()))
         texts = [cfg.phrase, f"{cfg.phrase}!", f"{cfg.phrase}?"]
         # while the voices say the phrase (engines in subprocesses and ONNX Runtime, which release the
         # GIL), a side thread searches the lexicon for confusable words and reads the real clips
