@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_pause, by_quartile, count_events,  # noqa: E402
                                       curve_point, longest_pause_s, phrase_of, positive_clips, read_audio, recall_at,
-                                      speaking_seconds)
+                                      speaking_seconds, top_events)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 from edge.verify import VerifySpec  # noqa: E402
@@ -161,12 +161,17 @@ def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path) -> d
     label = model.labels[1 - model.labels.index("_background_")]
     series = candidate_series if model.spec.verify else lambda m, x: score_series(m, x, label)
     peaks = np.array([np.max(series(model, x)[1], initial=0.0) for _, x in clips])
-    stream = np.concatenate([read_audio(p) for p in heldout_paths(root, fold, n_folds)])
+    paths = heldout_paths(root, fold, n_folds)
+    parts = [read_audio(p) for p in paths]
+    stream = np.concatenate(parts)
     cpu0 = time.process_time()
     times, scores = series(model, stream)
     cpu = time.process_time() - cpu0
+    top = top_events(times, scores, np.cumsum([len(x) for x in parts]) / 16000, [str(p.relative_to(root)) for p in paths],
+                     floor=float(THRESHOLDS[0]))
     return {"model": model, "label": label, "peaks": peaks, "hours": len(stream) / 16000 / 3600, "cpu": cpu,
-            "events": np.array([count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS])}
+            "events": np.array([count_events(times, scores, t, REFRACTORY_S) for t in THRESHOLDS]),
+            "top": [{"fold": fold, **e} for e in top]}
 
 
 def measure(models: list, keyword: str, root: Path) -> dict:
@@ -187,7 +192,8 @@ def measure(models: list, keyword: str, root: Path) -> dict:
             "default": at_default, "curve": curve, "missed_at_default_by_any": missed,
             "by_speaking_seconds": by_quartile(seconds, peaks >= default),
             "by_bandwidth_hz": by_quartile(np.array([bandwidth_hz(x) for _, x in clips]), peaks >= default),
-            "by_pause_s": by_pause(np.array([longest_pause_s(x) for _, x in clips]), peaks >= default)}
+            "by_pause_s": by_pause(np.array([longest_pause_s(x) for _, x in clips]), peaks >= default),
+            "top_false_accepts": sorted((e for p in passes for e in p["top"]), key=lambda e: -e["score"])[:5]}
 
 
 def plot(results: dict, peers: dict, path: Path) -> None:
@@ -269,6 +275,14 @@ def report(results: dict, peers: dict) -> str:
             cells = [f"{100 * g['recall']:.0f} % ({g['clips']}; {g['range'][0]:.2f}–{g['range'][1]:.2f} s)" if g["recall"] is not None
                      else f"– ({g['clips']})" for g in (calm, pause)]
             lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
+    tops = [(kw, name, r["top_false_accepts"]) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
+            if r and r.get("top_false_accepts")]
+    if tops:
+        lines += ["", "The highest-scoring false accepts in the stream (each its peak score; the file it opened in, after the one "
+                  "before it: the window reaches back into it):", "",
+                  "| wake word | system | score | fold | at (s) | files |", "|---|---|---:|---:|---:|---|"]
+        for kw, name, events in tops:
+            lines += [f"| {kw} | {name} | {e['score']:.3f} | {e['fold']} | {e['time_s']} | {' → '.join(e['files'])} |" for e in events]
     return "\n".join(lines) + "\n"
 
 

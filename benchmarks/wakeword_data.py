@@ -133,6 +133,20 @@ def count_events(times: np.ndarray, scores: np.ndarray, threshold: float, refrac
     return len(event_indices(times, scores, threshold, refractory_s))
 
 
+def top_events(times: np.ndarray, scores: np.ndarray, ends_s: np.ndarray, names: list, n: int = 5,
+               floor: float = 0.05, refractory_s: float = REFRACTORY_S) -> list:
+    """The n highest-scoring events of a score series over files joined end to end (the file k
+    ending at ends_s[k] seconds): each event's peak score within its refractory time, when it
+    opened, and the names of the file it opened in and of the one before (the window reaches back
+    into it). Events as event_indices raises them at `floor`, the lowest threshold looked at."""
+    out = []
+    for i in event_indices(times, scores, floor, refractory_s):
+        k = min(int(np.searchsorted(ends_s, times[i])), len(names) - 1)
+        peak = float(np.max(scores[(times >= times[i]) & (times < times[i] + refractory_s)]))
+        out.append({"score": round(peak, 3), "time_s": round(float(times[i]), 1), "files": names[max(k - 1, 0):k + 1]})
+    return sorted(out, key=lambda e: -e["score"])[:n]
+
+
 def curve_point(threshold: float, recall: float, fa: int, hours: float) -> dict:
     """One point of a misses-against-false-accepts curve."""
     return {"threshold": float(threshold), "recall": round(float(recall), 4), "fa_per_hour": round(fa / hours, 3)}

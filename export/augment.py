@@ -19,7 +19,8 @@ class AugmentConfig:
     """shift_s: largest time shift either way. speed: (min, max) factor (pitch moves with it).
     gain_db: (min, max) gain. noise_p: chance of adding real noise, at snr_db (min, max).
     reverb_p: chance of a synthetic room response with RT60 in rt60_s (min, max).
-    channel_p: chance of a random microphone and channel response (colour), after the noise."""
+    channel_p: chance of a random microphone and channel response (colour), after the noise.
+    eq_p: chance of a random equaliser's peaks and dips (equalise), after that."""
 
     shift_s: float = 0.15
     speed: tuple = (0.88, 1.12)
@@ -29,6 +30,7 @@ class AugmentConfig:
     reverb_p: float = 0.3
     rt60_s: tuple = (0.15, 0.7)
     channel_p: float = 0.0
+    eq_p: float = 0.0
 
 
 def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
@@ -126,6 +128,26 @@ def colour(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (y * (rms(x) / rms(y))).astype(np.float32)
 
 
+def eq_response(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Magnitude response, over the rfft bins of n samples, of a random equaliser: one to three bells
+    of -10 to +10 dB, centred log-uniformly between 150 Hz and 5 kHz, 0.5 to 2 octaves wide (a
+    Gaussian in log-frequency): a microphone's or a room's peaks and dips in the band of the formants,
+    which a tilt and band limits do not give (the real smart mirror clips missed most often carried
+    10 dB less between 300 and 1200 Hz than those caught)."""
+    octaves = np.log2(np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0))
+    db = np.zeros_like(octaves)
+    for _ in range(int(rng.integers(1, 4))):
+        centre, width = rng.uniform(np.log2(150.0), np.log2(5000.0)), rng.uniform(0.5, 2.0)
+        db += rng.uniform(-10.0, 10.0) * np.exp(-0.5 * ((octaves - centre) / (width / 2)) ** 2)
+    return 10 ** (db / 20)
+
+
+def equalise(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """x through a random equaliser (eq_response), at its own RMS level."""
+    y = np.fft.irfft(np.fft.rfft(x) * eq_response(len(x), rng), n=len(x))
+    return (y * (rms(x) / rms(y))).astype(np.float32)
+
+
 def augment(x: np.ndarray, rng: np.random.Generator, noises: list, cfg: AugmentConfig = AugmentConfig(), length: int = SAMPLE_RATE) -> np.ndarray:
     """One random view of clip x as a window of `length` samples."""
     y = change_speed(x, rng.uniform(*cfg.speed)) if cfg.speed != (1.0, 1.0) else x
@@ -138,6 +160,8 @@ def augment(x: np.ndarray, rng: np.random.Generator, noises: list, cfg: AugmentC
         y = add_noise(y, noise_segment(noises[rng.integers(len(noises))], length, rng), rng.uniform(*cfg.snr_db))
     if cfg.channel_p and rng.random() < cfg.channel_p and rms(y) > 1e-5:
         y = colour(y, rng)
+    if cfg.eq_p and rng.random() < cfg.eq_p and rms(y) > 1e-5:
+        y = equalise(y, rng)
     y = y * 10 ** (rng.uniform(*cfg.gain_db) / 20)
     return np.clip(y, -1.0, 1.0).astype(np.float32)
 

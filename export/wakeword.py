@@ -37,7 +37,7 @@ from edge.model import ModelSpec
 from edge.verify import VerifySpec
 
 from . import data as D
-from .augment import AugmentConfig, add_noise, change_speed, colour, noise_segment, noise_window, reverberate, rms, room_response, stretch
+from .augment import AugmentConfig, add_noise, change_speed, colour, equalise, noise_segment, noise_window, reverberate, rms, room_response, stretch
 
 BACKGROUND = "_background_"
 PAUSE_S = (0.05, 0.35)  # the silence put between two words of the phrase (WakewordConfig.pause)
@@ -229,6 +229,7 @@ class WakewordConfig:
     accents: float = 0.0
     reduced: float = 0.0
     channel: float = 0.0
+    eq: float = 0.0
     ctc_weight: float = 0.3
     ctc_batch: int = 48
     kokoro_negatives: bool = False
@@ -269,8 +270,9 @@ class WakewordConfig:
         for name in ("accents", "reduced"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if not 0.0 <= self.channel <= 1.0:
-            raise ValueError(f"channel must be in [0, 1], got {self.channel}")
+        for name in ("channel", "eq"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be 0 to epochs ({self.epochs}), got {self.swa_epochs}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
@@ -544,6 +546,8 @@ def _finish(y: np.ndarray, rng: np.random.Generator, noises: list, aug: AugmentC
         y = add_noise(y, noise_segment(noises[rng.integers(len(noises))], len(y), rng), rng.uniform(*aug.snr_db))
     if aug.channel_p and rng.random() < aug.channel_p and rms(y) > 1e-5:
         y = colour(y, rng)
+    if aug.eq_p and rng.random() < aug.eq_p and rms(y) > 1e-5:
+        y = equalise(y, rng)
     peak = np.max(np.abs(y)) + 1e-9
     y = y / peak * 10 ** (rng.uniform(-24.0, -1.0) / 20)
     return np.clip(y, -1.0, 1.0).astype(np.float32)
@@ -798,7 +802,8 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
 
     torch.set_num_threads(1)
     pools = pools or Pools(cfg, root, log)
-    frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4, channel_p=cfg.channel)
+    frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4, channel_p=cfg.channel,
+                                 eq_p=cfg.eq)
     steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
     members = [_Member(cfg.seed + k, cfg, pools, frontend.cfg.n_mels, steps) for k in range(cfg.models)]
     for epoch in range(cfg.epochs):

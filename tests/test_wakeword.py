@@ -131,6 +131,27 @@ def test_colour_draws_microphones_and_channels_and_keeps_the_level():
             make()
 
 
+def test_equalise_draws_peaks_and_dips_in_the_formant_band_and_keeps_the_level():
+    """augment.equalise keeps a clip's RMS and moves bands between 150 Hz and 5 kHz up and down by up
+    to 10 dB each (three bells at most, so never 30 dB either way), both ways in many draws."""
+    from export.augment import eq_response, equalise, rms
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(24000) * 0.1).astype(np.float32)
+    ups, downs = 0, 0
+    for _ in range(200):
+        y = equalise(x, rng)
+        assert y.dtype == np.float32 and len(y) == len(x) and abs(rms(y) / rms(x) - 1) < 1e-3
+        db = 20 * np.log10(eq_response(len(x), rng))
+        assert db.max() < 30 and db.min() > -30
+        ups, downs = ups + (db.max() > 5), downs + (db.min() < -5)
+    assert ups > 50 and downs > 50
+    from export.wakeword import WakewordConfig
+
+    with pytest.raises(ValueError, match="eq"):
+        WakewordConfig(phrase="hey edge", eq=1.5)
+
+
 def test_slow_draws_come_from_the_slowed_clips():
     """With slow = s, about s of the positive windows hold the slowed copy of a synthesized clip."""
     from types import SimpleNamespace
@@ -670,6 +691,21 @@ def test_speaking_seconds_and_quarters():
     assert quarters[0]["range"][0] == 0 and quarters[-1]["range"][1] == 7
     tied = by_quartile(np.ones(8), hits)  # every clip alike: no quarter is NaN
     assert [q["clips"] for q in tied] == [0, 0, 0, 8] and [q["recall"] for q in tied] == [None, None, None, 0.5]
+
+
+def test_top_false_accepts_name_their_files_and_peak_score():
+    """The benchmark's list of what the model took for the phrase: each event's peak (not the score it
+    opened at), highest first, named by the file it opened in and the one before."""
+    from benchmarks.wakeword_data import top_events
+
+    times = np.arange(1, 101) / 10  # 10 s of hops over three files ending at 3, 6 and 10 s
+    scores = np.zeros(100)
+    scores[19:24] = [0.1, 0.3, 0.5, 0.4, 0.1]  # 2.0-2.4 s, in file a, peak 0.5
+    scores[69:71] = [0.2, 0.9]  # 7.0-7.1 s, in file c
+    scores[90] = 0.03  # under the floor: no event
+    top = top_events(times, scores, np.array([3.0, 6.0, 10.0]), ["a", "b", "c"], n=5, floor=0.05, refractory_s=2.0)
+    assert [(e["score"], e["time_s"], e["files"]) for e in top] == [(0.9, 7.0, ["b", "c"]), (0.5, 2.0, ["a"])]
+    assert len(top_events(times, scores, np.array([3.0, 6.0, 10.0]), ["a", "b", "c"], n=1)) == 1
 
 
 def test_longest_pause_inside_the_phrase_and_its_groups():
