@@ -132,6 +132,10 @@ def parser() -> argparse.ArgumentParser:
                    help="this share of the Piper and Kokoro voices say the phrase as in quick connected speech, where "
                         "that changes it: a final -er after r dropped ('smart mirr'), a final t or d between consonants "
                         f"('smar' mirror') (default {WakewordConfig.reduced}; README, 'Quick speech and accents')")
+    w.add_argument("--eq", type=float, metavar="F",
+                   help="this share of the training windows, the phrase's and the negatives' alike, is heard through a random "
+                        "equaliser: one to three peaks or dips of up to 10 dB between 150 Hz and 5 kHz, as microphones and rooms "
+                        f"colour a voice (default {WakewordConfig.eq}; README, 'A random equaliser and more words run together')")
     w.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="ask, in the model, for pocketsphinx's second opinion on each candidate (its US English acoustic "
                         "model, trained on real people; needs the extra [verify]); the stream then fires on the verified "
@@ -253,7 +257,8 @@ def cmd_wakeword(a) -> dict:
     options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
                ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
                ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate), ("kokoro_negatives", a.kokoro_negatives),
-               ("mine_at", a.mine_at), ("pause", a.pause), ("accents", a.accents), ("reduced", a.reduced), ("verify", a.verify), ("verify_threshold", a.verify_threshold))
+               ("mine_at", a.mine_at), ("pause", a.pause), ("accents", a.accents), ("reduced", a.reduced), ("eq", a.eq),
+               ("verify", a.verify), ("verify_threshold", a.verify_threshold))
     given = {k: v for k, v in options if v is not None}
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
