@@ -225,16 +225,21 @@ def plot(results: dict, peers: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def systems_with(results: dict, peers: dict, key: str) -> list:
+    """[(wake word, system, its figure `key`)] for ours and each peer that has it, wake word by wake word."""
+    return [(kw, name, r[key]) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
+            if r and r.get(key)]
+
+
 def quarter_table(results: dict, peers: dict, key: str, unit: str, title: str, ends: tuple, digits: int = 2) -> list:
     """Markdown lines: recall in each quarter of the real clips under `key` (by_quartile), per system that has it."""
-    sliced = [(kw, name, r) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
-              if r and r.get(key)]
+    sliced = systems_with(results, peers, key)
     if not sliced:
         return []
     lines = ["", title, "", f"| wake word | system | {ends[0]} | second | third | {ends[1]} |", "|---|---|---:|---:|---:|---:|"]
-    for kw, name, r in sliced:
+    for kw, name, quarters in sliced:
         cells = [f"{100 * q['recall']:.0f} % ({q['range'][0]:.{digits}f}–{q['range'][1]:.{digits}f} {unit})" if q["recall"] is not None else "–"
-                 for q in r[key]]
+                 for q in quarters]
         lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -265,8 +270,7 @@ def report(results: dict, peers: dict) -> str:
         "Recall at the default threshold by the recording's bandwidth (quarters of the real clips by the frequency below "
         "which 99 % of the energy of their loud frames lies: phones and codecs, dull microphones and voices at the low end):"),
         ("narrowest quarter", "widest quarter"), digits=0)
-    paused = [(kw, name, r["by_pause_s"]) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
-              if r and r.get("by_pause_s")]
+    paused = systems_with(results, peers, "by_pause_s")
     if paused:
         lines += ["", "Recall at the default threshold by the longest pause inside the phrase (10 ms frames over 25 dB below the "
                   "loudest, between the first and the last within 25 dB of it):", "",
@@ -275,8 +279,7 @@ def report(results: dict, peers: dict) -> str:
             cells = [f"{100 * g['recall']:.0f} % ({g['clips']}; {g['range'][0]:.2f}–{g['range'][1]:.2f} s)" if g["recall"] is not None
                      else f"– ({g['clips']})" for g in (calm, pause)]
             lines.append(f"| {kw} | {name} | " + " | ".join(cells) + " |")
-    tops = [(kw, name, r["top_false_accepts"]) for kw in KEYWORDS for name, r in [("ours", results.get(kw))] + [(n, p.get(kw)) for n, p in peers.items()]
-            if r and r.get("top_false_accepts")]
+    tops = systems_with(results, peers, "top_false_accepts")
     if tops:
         lines += ["", "The highest-scoring false accepts in the stream (each its peak score; the file it opened in, after the one "
                   "before it: the window reaches back into it):", "",
