@@ -189,7 +189,7 @@ class WakewordConfig:
     and more words run together').
     At 0.5, cross-fitted, the default's seeds: smart mirror 84.0 / 84.0 % at 1 / 0.5 false accepts per
     hour on voice draw 0 (80.2 / 76.0 without) and 83.7 / 71.1 % on draw 1 (81.3 / 75.3), snowboy
-    61.1 / 56.1 % (83.7 / 78.7) (benchmarks/results/wakeword/eq, eq_v1). run_on 0.8 measured no
+    61.1 / 56.1 and 91.5 / 79.2 % (83.7 / 78.7 and 85.3 / 84.0) (benchmarks/results/wakeword/eq, eq_v1). run_on 0.8 measured no
     better, alone (smart mirror 78.3 / 76.0 %, snowboy 76.7 / 64.3 %; .../runon0.8) or with reduced
     0.8 (smart mirror 88.5 / 74.8 and 83.7 / 61.9 % on the two draws; .../redrunon, redrunon_v1).
     Measured and not used: vocal-tract-length and microphone-response warps of the positives' spectra
