@@ -133,7 +133,7 @@ def eq_response(n: int, rng: np.random.Generator) -> np.ndarray:
     of -10 to +10 dB, centred log-uniformly between 150 Hz and 5 kHz, 0.5 to 2 octaves wide (a
     Gaussian in log-frequency): a microphone's or a room's peaks and dips in the band of the formants,
     which a tilt and band limits do not give (of the noisier real smart mirror recordings, those the
-    default missed carried 4-12 dB less between 300 and 1200 Hz than those it caught)."""
+    default missed carried about 9 dB less between 300 and 1200 Hz than those it caught)."""
     octaves = np.log2(np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0))
     db = np.zeros_like(octaves)
     for _ in range(int(rng.integers(1, 4))):

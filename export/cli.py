@@ -249,17 +249,17 @@ def cmd_train_gender(a) -> dict:
     return build_gender(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 
+# edge-export wakeword's options that are WakewordConfig fields of the same name
+WAKEWORD_OPTIONS = ("epochs", "threshold", "models", "espeak_voices", "piper_voices", "kokoro_voices", "hibari_voices", "pico_voices",
+           "ctc_weight", "gate", "kokoro_negatives", "mine_at", "pause", "accents", "reduced", "eq", "verify", "verify_threshold")
+
+
 def cmd_wakeword(a) -> dict:
     from .data import data_root
     from .wakeword import WakewordConfig, build_wakeword
 
     exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
-    options = (("epochs", a.epochs), ("threshold", a.threshold), ("models", a.models), ("espeak_voices", a.espeak_voices),
-               ("piper_voices", a.piper_voices), ("kokoro_voices", a.kokoro_voices), ("hibari_voices", a.hibari_voices),
-               ("pico_voices", a.pico_voices), ("ctc_weight", a.ctc_weight), ("gate", a.gate), ("kokoro_negatives", a.kokoro_negatives),
-               ("mine_at", a.mine_at), ("pause", a.pause), ("accents", a.accents), ("reduced", a.reduced), ("eq", a.eq),
-               ("verify", a.verify), ("verify_threshold", a.verify_threshold))
-    given = {k: v for k, v in options if v is not None}
+    given = {k: getattr(a, k) for k in WAKEWORD_OPTIONS if getattr(a, k) is not None}  # the options given, else the config's defaults
     cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 

@@ -709,6 +709,25 @@ def test_top_false_accepts_name_their_files_and_peak_score():
     assert len(top_events(times, scores, np.array([3.0, 6.0, 10.0]), ["a", "b", "c"], n=1)) == 1
 
 
+def test_missed_recordings_tell_hum_and_the_first_formant_band():
+    """benchmarks.missed_recordings: a voice-like clip over 50 Hz hum 40 dB down is hummed, the same
+    clip in near-silence is not; a clip with its 300-1200 Hz band boosted measures that band higher."""
+    from scipy.signal import butter, sosfilt
+
+    from benchmarks.missed_recordings import first_formant_db, hummed
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 16000) / 16000
+    voice = np.where((t > 1) & (t < 2), 1.0, 0.0) * sosfilt(butter(2, [150, 4000], "bandpass", fs=16000, output="sos"),
+                                                            rng.standard_normal(len(t)))
+    voice = voice / np.max(np.abs(voice)) * 0.5
+    hum = 0.5 * 10 ** (-40 / 20) * np.sin(2 * np.pi * 50 * t)
+    quiet = 1e-6 * rng.standard_normal(len(t))
+    assert hummed(voice + hum + quiet) and not hummed(voice + quiet)
+    boosted = voice + 2 * sosfilt(butter(2, [300, 1200], "bandpass", fs=16000, output="sos"), voice)
+    assert first_formant_db(boosted + quiet) > first_formant_db(voice + quiet) + 3
+
+
 def test_longest_pause_inside_the_phrase_and_its_groups():
     """The benchmark's pause slice: two 0.3 s words 0.25 s apart in a quiet room measure a pause of
     about 0.25 s, one word none; recall is the share of hits of the clips on each side of the cut."""
