@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .wakeword_data import PAD_S, SAMPLE_RATE, positive_clips
+from .wakeword_data import PAD_S, SAMPLE_RATE, positive_clips, speaking_seconds
 
 
 def frames(x: np.ndarray, n: int) -> tuple:
@@ -84,6 +84,8 @@ def main(argv=None) -> int:
 
     hum = [(n, x) for n, x in clips if hummed(x)]
     print(f"{a.keyword}: {len(clips)} clips, {len(missed)} missed; with hum {len(hum)}, missed {sum(n in missed for n, _ in hum)}")
+    long = [n for n, x in clips if speaking_seconds(x) >= 1.7]
+    print(f"speaking_seconds >= 1.7 s: {len(long)} clips, {sum(n in dict(hum) for n in long)} of them with hum")
     moved = [peak(sosfilt(high, x)) - peak(x) for _, x in hum]
     print(f"a 150 Hz high-pass moved the hum clips' peak scores by {min(moved):+.2f} to {max(moved):+.2f}")
     groups = {}
