@@ -136,6 +136,10 @@ def parser() -> argparse.ArgumentParser:
                    help="this share of the training windows, the phrase's and the negatives' alike, is heard through a random "
                         "equaliser: one to three peaks or dips of up to 10 dB between 150 Hz and 5 kHz, as microphones and rooms "
                         f"colour a voice (default {WakewordConfig.eq}; README, 'A random equaliser and more words run together')")
+    w.add_argument("--shape-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="the model takes each window's mean spectrum shape out of its log-mel (a cepstral mean, the loudness "
+                        "kept), so a microphone's or a room's fixed colouring does not reach it "
+                        f"(default: {'yes' if WakewordConfig.shape_norm else 'no'}; README, 'The mean spectrum taken out')")
     w.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="ask, in the model, for pocketsphinx's second opinion on each candidate (its US English acoustic "
                         "model, trained on real people; needs the extra [verify]); the stream then fires on the verified "
@@ -251,7 +255,8 @@ def cmd_train_gender(a) -> dict:
 
 # edge-export wakeword's options that are WakewordConfig fields of the same name
 WAKEWORD_OPTIONS = ("epochs", "threshold", "models", "espeak_voices", "piper_voices", "kokoro_voices", "hibari_voices", "pico_voices",
-           "ctc_weight", "gate", "kokoro_negatives", "mine_at", "pause", "accents", "reduced", "eq", "verify", "verify_threshold")
+           "ctc_weight", "gate", "kokoro_negatives", "mine_at", "pause", "accents", "reduced", "eq", "shape_norm", "verify",
+           "verify_threshold")
 
 
 def cmd_wakeword(a) -> dict:

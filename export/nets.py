@@ -39,10 +39,15 @@ class TCResNet(nn.Module):
     """Temporal-convolution ResNet (Choi et al., "Temporal Convolution for Real-time Keyword
     Spotting on Mobile Devices", 2019): mel bands are channels, convolutions run over time
     only, which is cheap on a CPU. Input [batch, n_mels, frames]; an input BatchNorm learns
-    the feature scale."""
+    the feature scale. shape_norm: each window's mean log-mel spectrum (each band's mean over
+    the frames) is taken out but for its mean over the bands, so a fixed colouring of the sound
+    (a microphone's or a room's response, a cepstral mean in log-mel terms) is removed and the
+    loudness kept; it is part of the graph, so the runtime needs nothing new."""
 
-    def __init__(self, n_classes: int, n_mels: int = 40, channels=(16, 24, 32, 48), kernel: int = 9, dropout: float = 0.1):
+    def __init__(self, n_classes: int, n_mels: int = 40, channels=(16, 24, 32, 48), kernel: int = 9, dropout: float = 0.1,
+                 shape_norm: bool = False):
         super().__init__()
+        self.shape_norm = shape_norm
         self.norm = nn.BatchNorm1d(n_mels)
         self.stem = nn.Sequential(nn.Conv1d(n_mels, channels[0], 3, 1, 1, bias=False), nn.BatchNorm1d(channels[0]), nn.ReLU())
         self.blocks = nn.Sequential(*[_TCBlock(a, b, kernel, 2) for a, b in zip(channels[:-1], channels[1:])])
@@ -51,6 +56,9 @@ class TCResNet(nn.Module):
 
     def frames(self, x: torch.Tensor) -> torch.Tensor:
         """The last block's features before pooling, [batch, channels, frames / 8]."""
+        if self.shape_norm:
+            m = x.mean(-1, keepdim=True)
+            x = x - (m - m.mean(1, keepdim=True))
         return self.blocks(self.stem(self.norm(x)))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

@@ -241,6 +241,7 @@ class WakewordConfig:
     reduced: float = 0.0
     channel: float = 0.0
     eq: float = 0.0
+    shape_norm: bool = False
     ctc_weight: float = 0.3
     ctc_batch: int = 48
     kokoro_negatives: bool = False
@@ -287,7 +288,7 @@ class WakewordConfig:
             raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
-        for name in ("kokoro_negatives", "pause_negatives"):
+        for name in ("kokoro_negatives", "pause_negatives", "shape_norm"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not (self.ctc_weight >= 0 and self.ctc_batch >= 1):
@@ -733,7 +734,7 @@ class _Member:
         torch.manual_seed(seed)
         self.seed, self.cfg = seed, cfg
         self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel)
+        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.shape_norm)
         self.aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))
         # the CTC head is made only when used: its initialisation would move torch's generator
         self.ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None

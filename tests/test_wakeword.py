@@ -152,6 +152,28 @@ def test_equalise_draws_peaks_and_dips_in_the_formant_band_and_keeps_the_level()
         WakewordConfig(phrase="hey edge", eq=1.5)
 
 
+def test_shape_norm_takes_out_a_fixed_colouring_and_keeps_the_loudness():
+    """TCResNet(shape_norm=True), the `shape_norm` setting: a fixed tilt or bump of the log-mel
+    spectrum (a microphone's response) leaves the output as it was; a louder window does not."""
+    import torch
+
+    from export.nets import TCResNet
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 40, 148)
+    tilt = torch.linspace(-3, 3, 40)[None, :, None]  # zero mean over the bands: a colouring, not a level
+    for norm in (True, False):
+        net = TCResNet(2, shape_norm=norm).eval()
+        with torch.no_grad():
+            same, coloured, louder = net(x), net(x + tilt), net(x + 2.0)
+        assert torch.allclose(same, coloured, atol=1e-4) == norm
+        assert not torch.allclose(same, louder, atol=1e-4)
+    from export.wakeword import WakewordConfig
+
+    with pytest.raises(ValueError, match="shape_norm"):
+        WakewordConfig(phrase="hey edge", shape_norm=1)
+
+
 def test_slow_draws_come_from_the_slowed_clips():
     """With slow = s, about s of the positive windows hold the slowed copy of a synthesized clip."""
     from types import SimpleNamespace
@@ -801,7 +823,8 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     seen = []
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
-    assert cli.main(args + ["--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
+    other_norm = "--no-shape-norm" if W.WakewordConfig.shape_norm else "--shape-norm"  # the other way than the default
+    assert cli.main(args + [other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
                            "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--eq", "0.4", "--epochs", "20", "--kokoro-voices", "250",
                            "--verify", "--verify-threshold", "0.7"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
@@ -816,6 +839,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
     assert (seen[0].reduced, seen[1].reduced) == (0.2, W.WakewordConfig.reduced)
     assert (seen[0].eq, seen[1].eq) == (0.4, W.WakewordConfig.eq)
+    assert seen[0].shape_norm != W.WakewordConfig.shape_norm == seen[1].shape_norm
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
