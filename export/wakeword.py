@@ -196,8 +196,7 @@ class WakewordConfig:
     log-mel spectrum but for its mean over the bands (nets.TCResNet), so a fixed colouring of the
     sound does not reach it and the loudness does. Cross-fitted, the default's seeds, recall at 1 /
     0.5 false accepts per hour: smart mirror 87.3 / 86.3 and 86.0 / 79.1 % on voice draws 0 and 1
-    (80.2 / 76.0 and 81.3 / 75.3 without)
-    and 89.8 / 89.0 on draw 2 (79.5 / 77.5); snowboy 72.1 / 68.3, 86.8 / 85.2 and 84.8 / 74.6 %
+    (80.2 / 76.0 and 81.3 / 75.3 without) and 89.8 / 89.0 on draw 2 (79.5 / 77.5); snowboy 72.1 / 68.3, 86.8 / 85.2 and 84.8 / 74.6 %
     on draws 0-2 (83.7 / 78.7, 85.3 / 84.0, 88.4 / 80.2); view glass 98.1 / 98.1 (98.6 / 98.2) and
     alexa 99.7 / 99.7 (99.7 / 99.4) on draw 0 (benchmarks/results/wakeword/shapenorm, _v1, _v2, base_v2).
     With verify as well, smart mirror 98.6, 98.1 and 98.6 % at 0.5 false accepts per hour on draws 0-2

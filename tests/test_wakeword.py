@@ -152,7 +152,7 @@ def test_equalise_draws_peaks_and_dips_in_the_formant_band_and_keeps_the_level()
         WakewordConfig(phrase="hey edge", eq=1.5)
 
 
-def test_shape_norm_takes_out_a_fixed_colouring_and_keeps_the_loudness():
+def test_shape_norm_takes_out_a_fixed_colouring_and_keeps_the_loudness(tmp_path):
     """TCResNet(shape_norm=True), the `shape_norm` setting: a fixed tilt or bump of the log-mel
     spectrum (a microphone's response) leaves the output as it was; a louder window does not."""
     import torch
@@ -168,6 +168,18 @@ def test_shape_norm_takes_out_a_fixed_colouring_and_keeps_the_loudness():
             same, coloured, louder = net(x), net(x + tilt), net(x + 2.0)
         assert torch.allclose(same, coloured, atol=1e-4) == norm
         assert not torch.allclose(same, louder, atol=1e-4)
+    # the norm is in the exported graph: the runtime feeds plain log-mel and gets the same invariance
+    import onnxruntime as ort
+
+    from export.kws import export_onnx
+
+    export_onnx(net := TCResNet(2, shape_norm=True).eval(), tmp_path / "n.onnx", 40, 148)
+    sess = ort.InferenceSession(str(tmp_path / "n.onnx"), providers=["CPUExecutionProvider"])
+    run = lambda a: sess.run(None, {"features": a.numpy()})[0]  # noqa: E731
+    np.testing.assert_allclose(run(x + tilt), run(x), atol=1e-4)
+    with torch.no_grad():
+        np.testing.assert_allclose(run(x), net(x).numpy(), atol=1e-4)
+    assert not np.allclose(run(x + 2.0), run(x), atol=1e-4)
     from export.wakeword import WakewordConfig
 
     with pytest.raises(ValueError, match="shape_norm"):
