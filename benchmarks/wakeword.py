@@ -367,7 +367,7 @@ def main(argv=None) -> int:
                 for seed, path in enumerate(paths):
                     if a.models > 1 and path.exists():
                         continue  # the ensemble reuses the members already trained
-                    cfg = WakewordConfig(**{**base, "seed": seed, "models": 1})  # alone, on seed 0's batches: the same model
+                    cfg = WakewordConfig(**{**base, "seed": 0, "models": a.models}).alone(seed)  # on seed 0's batches: the same model
                     build_wakeword(path, cfg, data_root(str(root)), overwrite=True)
     merge = f"seeds{seeds_tag(seeds)}" if seeds else f"x{a.models}" if a.models > 1 else ""  # the system's name, if merged
     models = {kw: [members(kw, k)[0] for k in range(FOLDS)] for kw in keywords}

@@ -92,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--tts-voices", type=int, default=0, help="synthetic voices per gender (default none: measured to hurt)")
     g.add_argument("--overwrite", action="store_true")
 
-    from .wakeword import WakewordConfig
+    from .wakeword import SHAPE_NORMS, WakewordConfig
 
     w = sub.add_parser("wakeword", help="train a wake-word model from the phrase's text alone (offline TTS) as INT8 ONNX")
     w.add_argument("phrase", metavar="PHRASE", help='what to listen for, e.g. "smart mirror"')
@@ -115,35 +115,36 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--ctc-weight", type=float, metavar="W",
                    help="weight of a phonetic (CTC) auxiliary loss while training, 0 = off (default 0.3): the mean of two such "
                         "models caught more real people on the dev phrases than the recipe without it, while single models, "
-                        "alexa's above all, varied more (README, 'Phonetic features by CTC')")
+                        "alexa's above all, varied more (benchmarks/WAKEWORD.md, 'Phonetic features by CTC')")
     w.add_argument("--mine-at", type=float, metavar="F",
                    help="after this share of the epochs each model scores the real negative speech as a stream, every 100 ms as "
                         "the runtime does, and the windows it takes for the phrase become a quarter of its negatives from then "
-                        "on; 0 = off (default 0.7; README, 'Hard negatives from the stream')")
+                        "on; 0 = off (default 0.7; benchmarks/WAKEWORD.md, 'Hard negatives from the stream')")
     w.add_argument("--pause", type=float, metavar="F",
                    help="this share of the voices also say the phrase with a pause between two of its words, and one of "
                         "its words beside a confusable one across such a pause; phrases of two words and more "
-                        f"(default {WakewordConfig.pause}; README, 'A pause between the words')")
+                        f"(default {WakewordConfig.pause}; benchmarks/WAKEWORD.md, 'A pause between the words')")
     w.add_argument("--accents", type=float, metavar="F",
                    help="this share of the Piper and Kokoro voices speak from the IPA of another English accent (British, "
                         "Scottish, Lancashire, West Midlands, Caribbean, New York) instead of American "
-                        f"(default {WakewordConfig.accents}; README, 'Quick speech and accents')")
+                        f"(default {WakewordConfig.accents}; benchmarks/WAKEWORD.md, 'Quick speech and accents')")
     w.add_argument("--reduced", type=float, metavar="F",
                    help="this share of the Piper and Kokoro voices say the phrase as in quick connected speech, where "
                         "that changes it: a final -er after r dropped ('smart mirr'), a final t or d between consonants "
-                        f"('smar' mirror') (default {WakewordConfig.reduced}; README, 'Quick speech and accents')")
+                        f"('smar' mirror') (default {WakewordConfig.reduced}; benchmarks/WAKEWORD.md, 'Quick speech and accents')")
     w.add_argument("--eq", type=float, metavar="F",
                    help="this share of the training windows, the phrase's and the negatives' alike, is heard through a random "
                         "equaliser: one to three peaks or dips of up to 10 dB between 150 Hz and 5 kHz, as microphones and rooms "
-                        f"colour a voice (default {WakewordConfig.eq}; README, 'A random equaliser and more words run together')")
-    w.add_argument("--shape-norm", action=argparse.BooleanOptionalAction, default=None,
-                   help="the model takes each window's mean spectrum shape out of its log-mel (a cepstral mean, the loudness "
-                        "kept), so a microphone's or a room's fixed colouring does not reach it "
-                        f"(default: {'yes' if WakewordConfig.shape_norm else 'no'}; README, 'The mean spectrum taken out')")
+                        f"colour a voice (default {WakewordConfig.eq}; benchmarks/WAKEWORD.md, 'A random equaliser and more words run together')")
+    w.add_argument("--shape-norm", choices=SHAPE_NORMS, metavar="WHICH",
+                   help="which of the models take each window's mean spectrum shape out of its log-mel (a cepstral mean, the "
+                        "loudness kept), so a microphone's or a room's fixed colouring does not reach them: none, first (the "
+                        f"gate; with --models 1, the one) or all (default {WakewordConfig.shape_norm}; "
+                        "benchmarks/WAKEWORD.md, 'The mean spectrum taken out')")
     w.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
                    help="ask, in the model, for pocketsphinx's second opinion on each candidate (its US English acoustic "
                         "model, trained on real people; needs the extra [verify]); the stream then fires on the verified "
-                        "score (default off; README, 'A second opinion from a real-speech recognizer')")
+                        "score (default off; benchmarks/WAKEWORD.md, 'A second opinion from a real-speech recognizer')")
     w.add_argument("--verify-threshold", type=float, metavar="T",
                    help=f"verified score an event needs, written into the model (default {WakewordConfig.verify_threshold})")
     voices = {k: f.default for k, f in WakewordConfig.__dataclass_fields__.items() if k.endswith("_voices")}
@@ -155,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--kokoro-negatives", action=argparse.BooleanOptionalAction, default=None,
                    help="Kokoro's voices say the synthesized negatives too, in their share of the draws "
                         f"(default: {'yes' if WakewordConfig.kokoro_negatives else 'no'}: a Kokoro clip costs 10 times and more another voice's CPU, and "
-                        "without them recall on the four dev phrases stayed within the spread of seeds; README, 'Kokoro out of the negatives')")
+                        "without them recall on the four dev phrases stayed within the spread of seeds; benchmarks/WAKEWORD.md, 'Kokoro out of the negatives')")
     w.add_argument("--hibari-voices", type=int, metavar="N",
                    help=f"speakers made from hibari's voice by moving its pitch and formants (pip package hibari-tts; "
                         f"default {voices['hibari_voices']})")

@@ -43,6 +43,7 @@ BACKGROUND = "_background_"
 PAUSE_S = (0.05, 0.35)  # the silence put between two words of the phrase (WakewordConfig.pause)
 SLOW_FACTOR = (1.1, 1.5)  # how much longer a slowed synthesized clip is (WakewordConfig.slow)
 NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
+SHAPE_NORMS = ("none", "first", "all")  # which models of the ensemble take the mean spectrum out (WakewordConfig.shape_norm)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ class WakewordConfig:
     negative alike, heard through a random equaliser after the noise (augment.equalise: one to three
     bells of -10 to +10 dB between 150 Hz and 5 kHz). Of the noisier real smart mirror recordings, those
     the default missed carried less between 300 and 1200 Hz than those it caught, and boosting that
-    band by 8 dB lifted the scores of the clips it missed, noisy or not (README, 'A random equaliser
+    band by 8 dB lifted the scores of the clips it missed, noisy or not (benchmarks/WAKEWORD.md, 'A random equaliser
     and more words run together').
     At 0.5, cross-fitted, the default's seeds: smart mirror 84.0 / 84.0 % at 1 / 0.5 false accepts per
     hour on voice draw 0 (80.2 / 76.0 without) and 83.7 / 71.1 % on draw 1 (81.3 / 75.3), snowboy
@@ -250,7 +251,7 @@ class WakewordConfig:
     reduced: float = 0.0
     channel: float = 0.0
     eq: float = 0.0
-    shape_norm: bool = False
+    shape_norm: str = "first"
     ctc_weight: float = 0.3
     ctc_batch: int = 48
     kokoro_negatives: bool = False
@@ -297,7 +298,11 @@ class WakewordConfig:
             raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
-        for name in ("kokoro_negatives", "pause_negatives", "shape_norm"):
+        if isinstance(self.shape_norm, bool):  # the setting's first form (records and commands of 2026-12-06)
+            object.__setattr__(self, "shape_norm", "all" if self.shape_norm else "none")
+        if self.shape_norm not in SHAPE_NORMS:
+            raise ValueError(f"shape_norm must be one of {', '.join(SHAPE_NORMS)}, got {self.shape_norm!r}")
+        for name in ("kokoro_negatives", "pause_negatives"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not (self.ctc_weight >= 0 and self.ctc_batch >= 1):
@@ -305,6 +310,16 @@ class WakewordConfig:
         if not (0.0 <= self.mine_at < 1.0 and 0.0 < self.mine_floor < 1.0 and self.mined_max >= 1 and 0.0 <= self.mined_share <= 1.0):
             raise ValueError(f"mine_at must be in [0, 1), mine_floor in (0, 1), mined_max >= 1 and mined_share in [0, 1]; got "
                              f"{self.mine_at}, {self.mine_floor}, {self.mined_max}, {self.mined_share}")
+
+    def member_shape_norm(self, k: int) -> bool:
+        """Whether model k of the ensemble (seed seed + k; 0 is the gate) takes the mean spectrum out."""
+        return self.shape_norm == "all" or (self.shape_norm == "first" and k == 0)
+
+    def alone(self, k: int) -> "WakewordConfig":
+        """The setting that trains model k of this ensemble by itself, on the same clips and batches:
+        the very model trained beside the others (tested)."""
+        return replace(self, seed=self.seed + k, models=1, voice_seed=self.voices_seed, batch_seed=self.batches_seed,
+                       shape_norm="all" if self.member_shape_norm(k) else "none")
 
     @property
     def voices_seed(self) -> int:
@@ -743,7 +758,7 @@ class _Member:
         torch.manual_seed(seed)
         self.seed, self.cfg = seed, cfg
         self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.shape_norm)
+        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.member_shape_norm(seed - cfg.seed))
         self.aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))
         # the CTC head is made only when used: its initialisation would move torch's generator
         self.ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None

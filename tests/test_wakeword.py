@@ -182,8 +182,16 @@ def test_shape_norm_takes_out_a_fixed_colouring_and_keeps_the_loudness(tmp_path)
     assert not np.allclose(run(x + 2.0), run(x), atol=1e-4)
     from export.wakeword import WakewordConfig
 
-    with pytest.raises(ValueError, match="shape_norm"):
-        WakewordConfig(phrase="hey edge", shape_norm=1)
+    for bad in (1, "yes", "second"):
+        with pytest.raises(ValueError, match="shape_norm"):
+            WakewordConfig(phrase="hey edge", shape_norm=bad)
+    # which models of an ensemble take the mean out; true / false, the setting's first form, are all / none
+    ensemble = {norm: WakewordConfig(phrase="hey edge", models=3, shape_norm=norm) for norm in ("none", "first", "all", True, False)}
+    assert {norm: [c.member_shape_norm(k) for k in range(3)] for norm, c in ensemble.items()} == {
+        "none": [False] * 3, "first": [True, False, False], "all": [True] * 3, True: [True] * 3, False: [False] * 3}
+    alone = [ensemble["first"].alone(k) for k in range(3)]
+    assert [(c.seed, c.models, c.batches_seed, c.voices_seed, c.shape_norm) for c in alone] == [
+        (0, 1, 0, 0, "all"), (1, 1, 0, 0, "none"), (2, 1, 0, 0, "none")]
 
 
 def test_slow_draws_come_from_the_slowed_clips():
@@ -280,8 +288,9 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
 
 def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch):
     """--models 2 ships the mean of the logits of the models of seeds 0 and 1, trained side by side on
-    the first one's voices (synthesized once) and batches, each the very model trained alone on them,
-    hard negatives mined by each for itself after the first epoch (from a short stream, for time)."""
+    the first one's voices (synthesized once) and batches, each the very model trained alone on them
+    (the first with the mean spectrum taken out, the second without: shape_norm "first"), hard
+    negatives mined by each for itself after the first epoch (from a short stream, for time)."""
     from types import SimpleNamespace
 
     import onnxruntime as ort
@@ -297,7 +306,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     cfg = WakewordConfig(phrase="hey edge", epochs=2, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2,
-                         ctc_weight=0.3, ctc_batch=8)
+                         ctc_weight=0.3, ctc_batch=8, shape_norm="first")
     kept = [tmp_path / f"kept{k}.onnx" for k in (0, 1)]
     record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None, members=kept)
     last = record["steps"][-1]
@@ -310,7 +319,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     assert [s["step"] for s in record["steps"]].count("synthesize") == 1
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
-        alone = WakewordConfig(**{**record["train_config"], "seed": k, "voice_seed": 0, "batch_seed": 0, "models": 1})
+        alone = WakewordConfig(**record["train_config"]).alone(k)
         build_members([m], alone, data_root, log=lambda *_: None)
         assert m.read_bytes() == kept[k].read_bytes(), "trained beside another model, a model is the one trained alone"
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
@@ -318,6 +327,10 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     exact = session_options(1, exact_int8=True)
     logits = [ort.InferenceSession(str(p), exact).run(None, {"features": x})[0] for p in [tmp_path / "two.onnx"] + members]
     assert not np.allclose(logits[1], logits[2]), "two seeds, two different models"
+    # shape_norm "first": the first model takes the window's mean spectrum shape out, the second does not
+    tilt = np.linspace(-3, 3, x.shape[1], dtype=np.float32)[None, :, None]
+    moved = [np.abs(ort.InferenceSession(str(p), exact).run(None, {"features": x + tilt})[0] - z).max() for p, z in zip(members, logits[1:])]
+    assert moved[0] < 0.2 * moved[1], moved
     mean_of_models(members, tmp_path / "merged.onnx", gate=cfg.gate)
     merged = ort.InferenceSession(str(tmp_path / "merged.onnx"), exact).run(None, {"features": x})[0]
     np.testing.assert_array_equal(merged, logits[0])
@@ -835,8 +848,8 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     seen = []
     monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: seen.append(cfg))
     args = ["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root)]
-    other_norm = "--no-shape-norm" if W.WakewordConfig.shape_norm else "--shape-norm"  # the other way than the default
-    assert cli.main(args + [other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
+    other_norm = "all" if W.WakewordConfig.shape_norm != "all" else "none"  # another than the default
+    assert cli.main(args + ["--shape-norm", other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
                            "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--eq", "0.4", "--epochs", "20", "--kokoro-voices", "250",
                            "--verify", "--verify-threshold", "0.7"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
@@ -851,7 +864,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
     assert (seen[0].reduced, seen[1].reduced) == (0.2, W.WakewordConfig.reduced)
     assert (seen[0].eq, seen[1].eq) == (0.4, W.WakewordConfig.eq)
-    assert seen[0].shape_norm != W.WakewordConfig.shape_norm == seen[1].shape_norm
+    assert (seen[0].shape_norm, seen[1].shape_norm) == (other_norm, W.WakewordConfig.shape_norm)
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
