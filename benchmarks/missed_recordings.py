@@ -1,4 +1,4 @@
-"""What the real recordings a wake-word model missed have in common (README, 'A random equaliser and
+"""What the real recordings a wake-word model missed have in common (benchmarks/WAKEWORD.md, 'A random equaliser and
 more words run together'): mains hum, the level of the first formant's band, and how the model's
 score moves when that band is boosted or the hum filtered out.
 

@@ -193,10 +193,15 @@ class WakewordConfig:
     61.1 / 56.1 and 91.5 / 79.2 % (83.7 / 78.7 and 85.3 / 84.0) (benchmarks/results/wakeword/eq, eq_v1). run_on 0.8 measured no
     better, alone (smart mirror 78.3 / 76.0 %, snowboy 76.7 / 64.3 %; .../runon0.8) or with reduced
     0.8 (smart mirror 88.5 / 74.8 and 83.7 / 61.9 % on the two draws; .../redrunon, redrunon_v1).
-    shape_norm (off by default; measured and not used): the network subtracts each window's mean
-    log-mel spectrum but for its mean over the bands (nets.TCResNet), so a fixed colouring of the
-    sound does not reach it and the loudness does. Cross-fitted, the default's seeds, recall at 1 /
-    0.5 false accepts per hour: smart mirror 87.3 / 86.3 and 86.0 / 79.1 % on voice draws 0 and 1
+    shape_norm, which models of the ensemble subtract each window's mean log-mel spectrum but for
+    its mean over the bands (nets.TCResNet), so a fixed colouring of the sound does not reach them
+    and the loudness does: "none", "first" (the gate; the default since 2026-12-06) or "all". With
+    "first", on one voice cache, cross-fitted, recall at 1 / 0.5 false accepts per hour over voice
+    draws 0-2: smart mirror 89.8 / 86.6 % ("none" 82.5 / 78.6, "all" 87.7 / 84.8), snowboy 85.5 /
+    77.7 (82.1 / 73.1, 81.2 / 76.0); draw 0: view glass 99.0 / 99.0 (96.7 / 96.1), alexa 99.8 / 99.2
+    (99.8 / 99.8) (benchmarks/results/wakeword/mix_v0-2, rebase_v0-1; benchmarks/WAKEWORD.md, 'One
+    model of each kind'). "all", against the default's figures from another voice cache, the same
+    seeds: smart mirror 87.3 / 86.3 and 86.0 / 79.1 % on voice draws 0 and 1
     (80.2 / 76.0 and 81.3 / 75.3 without) and 89.8 / 89.0 on draw 2 (79.5 / 77.5); snowboy 72.1 / 68.3, 86.8 / 85.2 and 84.8 / 74.6 %
     on draws 0-2 (83.7 / 78.7, 85.3 / 84.0, 88.4 / 80.2); view glass 98.1 / 98.1 (98.6 / 98.2) and
     alexa 99.7 / 99.7 (99.7 / 99.4) on draw 0 (benchmarks/results/wakeword/shapenorm, _v1, _v2, base_v2).
