@@ -1,6 +1,6 @@
-"""What the real recordings a wake-word model missed have in common (benchmarks/WAKEWORD.md, 'A random equaliser and
-more words run together'): mains hum, the level of the first formant's band, and how the model's
-score moves when that band is boosted or the hum filtered out.
+"""What the real recordings a wake-word model missed have in common (benchmarks/WAKEWORD.md, 'A
+random equaliser and more words run together'): mains hum, the level of the first formant's band,
+and how the model's score moves when that band is boosted or the hum filtered out.
 
     python -m benchmarks.missed_recordings --keyword smart_mirror \\
         --results benchmarks/results/wakeword/base_v1/ours_x2_gate0.05.json \\

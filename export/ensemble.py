@@ -2,9 +2,9 @@
 
 Models trained alike from different seeds err in different places: on the wake-word benchmark
 one seed's recall at one false accept per half hour differed from another's by 20 points. The
-mean of two helped three of the four phrases and hurt view glass (benchmarks/WAKEWORD.md, 'Two models instead of one'). The merged graph
-runs each member on the same features (computed once by the runtime) and averages their
-logits with one Mean node.
+mean of two helped three of the four phrases and hurt view glass (benchmarks/WAKEWORD.md, 'Two
+models instead of one'). The merged graph runs each member on the same features (computed once
+by the runtime) and averages their logits with one Mean node.
 
 With a gate (two-label models: background and the wake word), the other members run only when
 the first member gives the wake word at least that probability on some window of the batch (an
