@@ -22,6 +22,9 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="commands", help="shipped model name (%(default)s) or path to an .onnx file")
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--hop-ms", type=int, help="model runs every this many ms (default: the model's own, 100 unless it says)")
+    p.add_argument("--idle-stride", type=int, metavar="N",
+                   help="while the model hears nothing near an event, it runs only every N-th hop, the hops between keeping "
+                        "its last scores (default: the model's own, 2 for a wake word from edge-export; 1 = every hop)")
     p.add_argument("--no-vad", action="store_true", help="score every hop, not only in speech")
     p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
     p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")
@@ -36,7 +39,7 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
 def _config(a) -> StreamConfig:
     return StreamConfig(hop_ms=a.hop_ms, vad=not a.no_vad, vad_mode=a.vad_mode, vad_frame_ms=a.vad_frame_ms,
                         hangover_ms=a.hangover_ms, threshold=a.threshold, smoothing=a.smoothing, refractory_s=a.refractory,
-                        verify=not a.no_verify)
+                        verify=not a.no_verify, idle_stride=a.idle_stride)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -132,29 +132,38 @@ class StreamingLogMel:
     """Log-mel of the successive windows of a stream, each `step` samples after the last: when the
     step is a whole number of frame hops, only the frames new since the last window are computed
     (10 of 148 for a 1.5 s window and a 100 ms step) and the rest are kept. The result equals
-    LogMel on the whole window. ``__call__(window, follows)``: follows says the previous call was
-    the window one step earlier (else everything is computed afresh)."""
+    LogMel on the whole window. ``__call__(window, steps)``: steps says how many steps after the
+    window of the previous call this one is (True: one); 0 or False, or a window too far on to
+    keep any frame, computes everything afresh."""
 
     def __init__(self, logmel: LogMel, window_samples: int, step_samples: int):
         cfg = logmel.cfg
         self.logmel, self.n = logmel, cfg.n_frames(window_samples)
         self.new = step_samples // cfg.hop_length if step_samples % cfg.hop_length == 0 else self.n
-        self.tail = (self.n - self.new) * cfg.hop_length  # where the new frames' samples start in a window
-        # the new frames' samples as one gather, into an FFT input kept zeroed past win_length: a hop
-        # then costs the FFT of its frames and little else (sliding_window_view and a fresh padded
-        # array took about half of the front end's time per hop, measured)
-        self.index = self.tail + np.arange(self.new)[:, None] * cfg.hop_length + np.arange(cfg.win_length)
-        self.padded = np.zeros((self.new, cfg.n_fft), np.float32)
+        # a step's new frames' samples as one gather, into an FFT input kept zeroed past win_length:
+        # a hop then costs the FFT of its frames and little else (sliding_window_view and a fresh
+        # padded array took about a third of the front end's time per hop, measured); one of each
+        # per number of steps a call may be after the last
+        self.index, self.padded = {}, {}
         self.buf = None
 
     def reset(self) -> None:
         self.buf = None
 
-    def __call__(self, window: np.ndarray, follows: bool) -> np.ndarray:
-        if self.buf is None or not follows or self.new >= self.n:
+    def _gather(self, new: int):
+        if new not in self.index:
+            cfg = self.logmel.cfg
+            tail = (self.n - new) * cfg.hop_length  # where the new frames' samples start in a window
+            self.index[new] = tail + np.arange(new)[:, None] * cfg.hop_length + np.arange(cfg.win_length)
+            self.padded[new] = np.zeros((new, cfg.n_fft), np.float32)
+        return self.index[new], self.padded[new]
+
+    def __call__(self, window: np.ndarray, steps: int) -> np.ndarray:
+        new = int(steps) * self.new
+        if self.buf is None or not 0 < new < self.n:
             self.buf = self.logmel(window)
         else:
-            self.buf[:, :-self.new] = self.buf[:, self.new:]
-            frames = np.asarray(window, np.float32)[self.index]
-            self.buf[:, -self.new:] = self.logmel.from_power(self.logmel.power_of_frames(frames, self.padded))
+            index, padded = self._gather(new)
+            self.buf[:, :-new] = self.buf[:, new:]
+            self.buf[:, -new:] = self.logmel.from_power(self.logmel.power_of_frames(np.asarray(window, np.float32)[index], padded))
         return self.buf

@@ -45,6 +45,9 @@ class ModelSpec:
     (the commands model runs the MLPerf-Tiny reference on the reference's analysis beside ours);
     `frontend` then feeds the one input not named here. verify: for a wake word, the settings of
     pocketsphinx's second opinion on its candidates (edge.verify.VerifySpec; empty: none).
+    idle_stride, idle_below: while no foreground label of the last window scored reaches
+    idle_below, the model runs only every idle_stride-th hop and a hop between takes the last
+    scores, as a wake word is quiet nearly all the time (1: every hop; event models only).
     """
 
     labels: tuple
@@ -62,6 +65,8 @@ class ModelSpec:
     output: str = "logits"
     extra_inputs: dict = field(default_factory=dict)
     verify: dict = field(default_factory=dict)
+    idle_stride: int = 1
+    idle_below: float = 0.0
 
     def __post_init__(self):
         if not self.labels or not all(isinstance(x, str) and x for x in self.labels):
@@ -91,6 +96,10 @@ class ModelSpec:
             raise ModelError(f"metadata 'hop_ms' must be a positive multiple of 10, got {self.hop_ms!r}")
         if self.smoothing < 1 or self.refractory_s < 0:
             raise ModelError("smoothing must be >= 1 and refractory_s >= 0")
+        if not isinstance(self.idle_stride, int) or self.idle_stride < 1 or not 0.0 <= self.idle_below < 1.0:
+            raise ModelError(f"metadata 'idle_stride' must be an integer >= 1 and 'idle_below' in [0, 1), got {self.idle_stride!r}, {self.idle_below!r}")
+        if self.idle_stride > 1 and self.aggregate != "event":
+            raise ModelError("metadata 'idle_stride' above 1 is for event models only")
         if self.verify:
             from .verify import VerifySpec
 
@@ -109,6 +118,8 @@ class ModelSpec:
         d["labels"], d["background"] = list(self.labels), list(self.background)
         if not d["verify"]:
             del d["verify"]  # as models exported before verification existed
+        if d["idle_stride"] == 1:
+            del d["idle_stride"], d["idle_below"]  # as models exported before idle hops existed
         return json.dumps(d, sort_keys=True)
 
     @classmethod

@@ -27,7 +27,9 @@ class StreamConfig:
     threshold, smoothing, refractory_s: override the model's own values (None: keep); for a
     verified wake word (edge.verify) threshold is the verified candidate's. verify: verify a
     wake word whose metadata asks for it (False: the model's smoothed score alone, at the
-    model's own threshold)."""
+    model's own threshold). idle_stride, idle_below: while no foreground label of the last window
+    scored reaches idle_below, run the model only every idle_stride-th hop, a hop between taking
+    the last scores (None: the model's own; 1 for every hop)."""
 
     hop_ms: Optional[int] = None
     vad: bool = True
@@ -38,6 +40,8 @@ class StreamConfig:
     smoothing: Optional[int] = None
     refractory_s: Optional[float] = None
     verify: bool = True
+    idle_stride: Optional[int] = None
+    idle_below: Optional[float] = None
 
     def __post_init__(self):
         if self.vad_frame_ms not in (10, 20, 30):
@@ -50,6 +54,10 @@ class StreamConfig:
             raise ValueError(f"smoothing must be >= 1, got {self.smoothing}")
         if self.refractory_s is not None and self.refractory_s < 0:
             raise ValueError(f"refractory_s must be >= 0, got {self.refractory_s}")
+        if self.idle_stride is not None and self.idle_stride < 1:
+            raise ValueError(f"idle_stride must be >= 1, got {self.idle_stride}")
+        if self.idle_below is not None and not 0.0 <= self.idle_below < 1.0:
+            raise ValueError(f"idle_below must be in [0, 1), got {self.idle_below}")
 
     @property
     def frame_samples(self) -> int:
@@ -68,6 +76,11 @@ class StreamingPipeline:
         spec = model.spec
         if config.hop_ms is None:
             config = replace(config, hop_ms=spec.hop_ms)
+        if config.idle_stride is None:
+            config = replace(config, idle_stride=spec.idle_stride if spec.aggregate == "event" else 1)
+        if config.idle_below is None:
+            config = replace(config, idle_below=spec.idle_below)
+        self.foreground = np.array([lab not in spec.background for lab in spec.labels])
         self.model, self.config = model, config
         self.window_s = spec.window_samples / SAMPLE_RATE
         self.ring = RingBuffer(spec.window_samples)
@@ -103,8 +116,9 @@ class StreamingPipeline:
         self.decide.reset()
         self.n_pending = 0
         self.frames = 0  # whole frames processed
-        self.hops_scored = 0
-        self.last_scored = None  # frame count at the last scored hop
+        self.hops_scored = 0  # hops the model ran on
+        self.last_scored = None  # frame count at the last hop the model ran on
+        self.held = None  # the scores a hop between takes while idle (None: the model runs)
         for s in self.logmels:
             s.reset()
 
@@ -142,9 +156,15 @@ class StreamingPipeline:
         open_ = self.gate.process_frames(audio)
         self.frames += self.config.hop_frames
         scores = None
-        if open_:
+        if not open_:
+            self.held = None
+        elif self.held is not None and self.frames - self.last_scored < self.config.idle_stride * self.config.hop_frames:
+            scores = self.held
+        else:
             scores = self._score(self.ring.window())
             self.hops_scored += 1
+            idle = self.config.idle_stride > 1 and scores[self.foreground].max(initial=0.0) < self.config.idle_below
+            self.held = scores if idle else None
         return self.decide.process(scores, self.time)
 
     def _audio_between(self, start: float, end: float) -> np.ndarray:
@@ -159,9 +179,9 @@ class StreamingPipeline:
     def _score(self, window: np.ndarray) -> np.ndarray:
         if not self.logmels:
             return self.model.scores(window[None])[0]
-        follows = self.last_scored == self.frames - self.config.hop_frames
+        steps = 0 if self.last_scored is None else (self.frames - self.last_scored) // self.config.hop_frames
         self.last_scored = self.frames
-        features = tuple(s(window, follows)[None] for s in self.logmels)
+        features = tuple(s(window, steps)[None] for s in self.logmels)
         return self.model.scores_of_features(features[0] if len(features) == 1 else features)[0]
 
     def flush(self) -> list:

@@ -105,6 +105,10 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--epochs", type=int, help=f"training epochs (default {WakewordConfig.epochs})")
     w.add_argument("--threshold", type=float, help=f"score an event needs, written into the model (default {WakewordConfig.threshold})")
     w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--idle-stride", type=int, metavar="N",
+                   help="written into the model: while the phrase scores under 0.05 the runtime runs the model only every N-th "
+                        f"hop, the hops between keeping its last scores (default {WakewordConfig.idle_stride}: about half the CPU, "
+                        "the same events on the dev phrases; 1 = every hop; benchmarks/WAKEWORD.md, 'Idle hops')")
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) side by side on the same synthesized clips and batches, and "
                         "ship the mean of their scores in one graph (default 2: steadier and more accurate than one; the second "
@@ -257,7 +261,7 @@ def cmd_train_gender(a) -> dict:
 # edge-export wakeword's options that are WakewordConfig fields of the same name
 WAKEWORD_OPTIONS = ("epochs", "threshold", "models", "espeak_voices", "piper_voices", "kokoro_voices", "hibari_voices", "pico_voices",
            "ctc_weight", "gate", "kokoro_negatives", "mine_at", "pause", "accents", "reduced", "eq", "shape_norm", "verify",
-           "verify_threshold")
+           "verify_threshold", "idle_stride")
 
 
 def cmd_wakeword(a) -> dict:

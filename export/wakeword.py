@@ -70,6 +70,13 @@ class WakewordConfig:
     tells which word a real clip says (the Speech Commands word, the EmoDB sentence, the other
     wake-word phrase), aux_batch real clips a step; it teaches the features real voices, and the
     head is not exported (0: off). threshold, smoothing, refractory_s: the event rule written into the model.
+    idle_stride, idle_below: written into the model too (edge.model.ModelSpec): while the phrase's score
+    of the last window run stays under idle_below, the runtime runs the model only every idle_stride-th
+    hop, a hop between taking the last scores. Measured on the default's models of ten phrase-draws,
+    cross-fitted, no retraining (benchmarks/results/wakeword/idle): at 2 and 0.05 recall at 1 / 0.5 false
+    accepts per hour and the false accepts at the threshold were those of every hop on eight, one clip
+    lower on two (snowboy), for 40 % less CPU; 3 lost up to 2 points, and a plain 200 ms hop
+    (smoothing 2) up to 8 (benchmarks/WAKEWORD.md, 'Idle hops').
     models: how many models, trained side by side with seeds seed, seed+1, ... on the same synthesized
     clips and batches, the shipped graph averaging their logits (export/ensemble.py). Two by default,
     with ctc_weight 0.3: over the four dev phrases, cross-fitted, the pair of seeds 0 and 1 caught
@@ -240,6 +247,8 @@ class WakewordConfig:
     threshold: float = 0.6
     smoothing: int = 4
     refractory_s: float = 2.0
+    idle_stride: int = 2
+    idle_below: float = 0.05
     calibration_windows: int = 400
     run_on: float = 0.5
     aux_weight: float = 0.5
@@ -303,6 +312,8 @@ class WakewordConfig:
             raise ValueError(f"run_on must be in [0, 1], aux_weight >= 0 and aux_batch >= 1; got {self.run_on}, {self.aux_weight}, {self.aux_batch}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if not (isinstance(self.idle_stride, int) and 1 <= self.idle_stride <= 10 and 0.0 <= self.idle_below < self.threshold):
+            raise ValueError(f"idle_stride must be an integer 1 to 10 and idle_below in [0, threshold), got {self.idle_stride!r}, {self.idle_below!r}")
         if isinstance(self.shape_norm, bool):  # the setting's first form (records and commands of 2026-12-06)
             object.__setattr__(self, "shape_norm", "all" if self.shape_norm else "none")
         if self.shape_norm not in SHAPE_NORMS:
@@ -897,7 +908,7 @@ def _average_weights(net, snapshots: list, batches, gen) -> None:
 def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
     return ModelSpec(labels=(BACKGROUND, cfg.phrase), window_samples=cfg.window, frontend=LogMelConfig().to_dict(),
                      task="wakeword", background=(BACKGROUND,), threshold=cfg.threshold, smoothing=cfg.smoothing,
-                     refractory_s=cfg.refractory_s, output="logits")
+                     refractory_s=cfg.refractory_s, output="logits", idle_stride=cfg.idle_stride, idle_below=cfg.idle_below)
 
 
 def add_verification(path: Path, phrase: str, threshold: float, **settings) -> dict:

@@ -17,9 +17,17 @@ def test_streaming_logmel_equals_the_whole_window():
     lm, rng = LogMel(), np.random.default_rng(0)
     x = (rng.standard_normal(16_000 * 4) * 0.1).astype(np.float32)
     s = StreamingLogMel(lm, 24_000, 1_600)
-    for k, end in enumerate(range(24_000, len(x), 1_600)):
+    ends = list(range(24_000, len(x), 1_600))
+    for k, end in enumerate(ends):
         follows = k % 7 != 3  # now and then a gap: computed afresh
         np.testing.assert_array_equal(s(x[end - 24_000:end], follows), lm(x[end - 24_000:end]))
+    # windows some steps apart (the pipeline skips hops while idle): only the frames new since the last
+    s.reset()
+    last = None
+    for k in (0, 1, 3, 4, 7, 8, 24):  # steps of 1, 2, 3 and one too far to keep any frame (16)
+        end = ends[k]
+        np.testing.assert_array_equal(s(x[end - 24_000:end], 0 if last is None else k - last), lm(x[end - 24_000:end]))
+        last = k
 
 
 def test_pipeline_scores_equal_the_model_on_each_window(commands_model, word_stream):
@@ -33,6 +41,44 @@ def test_pipeline_scores_equal_the_model_on_each_window(commands_model, word_str
         end = w + hop * 1_600
         want = commands_model.scores(padded[end - w:end])[0]
         np.testing.assert_allclose(p.decide.average, want, atol=1e-6)
+
+
+def test_idle_hops_skip_the_model_only_while_the_phrase_is_far(data_root, word_stream):
+    """With idle_stride 2 the model runs on a hop only if the last hop it ran on gave the phrase at
+    least idle_below, or that hop is two back; a hop between takes the last scores. Where it runs,
+    its scores are those of every-hop streaming (the front end keeps the frames across the hop
+    skipped). Real speech: Speech Commands words, then real people saying the phrase."""
+    from edge.api import load_model
+    from edge.audio import load_audio
+
+    model = load_model("alexa")
+    clips = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[:6]
+    gap = np.zeros(8_000, np.float32)
+    audio = np.concatenate([word_stream[0]] + [np.concatenate([gap, load_audio(c), gap]) for c in clips])
+    every = StreamingPipeline(model, StreamConfig(smoothing=1, idle_stride=1))
+    idle = StreamingPipeline(model, StreamConfig(smoothing=1, idle_stride=2, idle_below=0.05))
+    k = model.labels.index("alexa")
+    ran, skipped, last = 0, 0, None  # last: the scores of the last hop the idle pipeline ran the model on
+    for i in range(len(audio) // 1_600):
+        block = audio[i * 1_600:(i + 1) * 1_600]
+        every.process(block)
+        before = idle.hops_scored
+        idle.process(block)
+        if every.decide.average is None:  # the VAD closed the gate: neither ran
+            assert idle.decide.average is None
+            last = None
+            continue
+        if idle.hops_scored > before:
+            np.testing.assert_allclose(idle.decide.average, every.decide.average, atol=1e-6)
+            last, ran = idle.decide.average.copy(), ran + 1
+        else:
+            assert last is not None and last[k] < 0.05, "the model was skipped right after a hop near the phrase"
+            np.testing.assert_array_equal(idle.decide.average, last)
+            skipped += 1
+    assert skipped > 0.3 * ran, f"ran on {ran} hops, skipped {skipped}: idle hops saved little"
+    caught = [list(StreamingPipeline(model, StreamConfig(idle_stride=s, idle_below=0.05)).run([np.concatenate([gap, load_audio(c), gap])]))
+              for s in (1, 2) for c in clips]
+    assert [bool(e) for e in caught[:len(clips)]] == [bool(e) for e in caught[len(clips):]], "idle hops changed which clips fire"
 
 
 def test_confusables_sound_like_the_phrase_but_are_not_it():
@@ -485,6 +531,40 @@ def test_ablation_tool_bad_input_is_one_line(tmp_path, args, message):
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "no_such_setting=1"], "NAME=VALUE"),
+    (["--set", "idle_stride=two"], "not a number"),
+    (["--models", "/nonexistent/{keyword}_f{fold}.onnx"], "not found"),
+    (["--data", "/nonexistent/data"], "not found"),
+])
+def test_runtime_settings_tool_bad_input_is_one_line(tmp_path, args, message):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    base = {"--models": str(root / "edge" / "models" / "{keyword}.onnx"), "--keywords": "alexa"}
+    base.update(dict(zip(args[::2], args[1::2])))
+    r = subprocess.run([sys.executable, "-m", "benchmarks.runtime_settings", *[x for kv in base.items() for x in kv], "--out", str(tmp_path)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_runtime_settings_copy_the_model_with_the_settings_and_check_them_first(tmp_path):
+    from benchmarks.runtime_settings import with_settings
+    from edge.model import ModelError, resolve
+
+    src = resolve("alexa")
+    before = src.read_bytes()
+    out = with_settings(src, tmp_path / "m" / "alexa.onnx", {"idle_stride": 3, "idle_below": 0.1, "smoothing": 3})
+    spec = Model(str(out)).spec
+    assert (spec.idle_stride, spec.idle_below, spec.smoothing) == (3, 0.1, 3)
+    assert src.read_bytes() == before, "the source is left as it was"
+    with pytest.raises(ModelError):
+        with_settings(src, tmp_path / "bad" / "alexa.onnx", {"idle_stride": 0})
+    assert not (tmp_path / "bad").exists()
 
 
 def test_wakeword_benchmark_seeds_name_members_of_this_folder_or_one_beside_it():
