@@ -107,8 +107,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--idle-stride", type=int, metavar="N",
                    help="written into the model: while the phrase scores under 0.05 the runtime runs the model only every N-th "
-                        f"hop, the hops between keeping its last scores (default {WakewordConfig.idle_stride}: about half the CPU, "
-                        "the same events on the dev phrases; 1 = every hop; benchmarks/WAKEWORD.md, 'Idle hops')")
+                        f"hop, the hops between keeping its last scores (default {WakewordConfig.idle_stride}: about 40%% less CPU, "
+                        "recall within one clip of every hop's on the dev phrases; 1 = every hop; benchmarks/WAKEWORD.md, 'Idle hops')")
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) side by side on the same synthesized clips and batches, and "
                         "ship the mean of their scores in one graph (default 2: steadier and more accurate than one; the second "

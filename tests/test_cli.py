@@ -90,6 +90,7 @@ def test_bad_options_are_one_line_too(data_root):
     clip = data_root / "smoke" / "yes_1000ms.wav"
     assert "multiple" in one_line_error(edge("stream", "--hop-ms", "90", clip))
     one_line_error(edge("stream", "--threshold", "7", clip))
+    assert "idle_stride" in one_line_error(edge("stream", "--idle-stride", "0", clip))
 
 
 def test_stdin_with_odd_bytes_and_nothing():

@@ -107,6 +107,9 @@ def test_config_rejects_bad_phrases_and_sources():
     for bad in ({"mine_at": 1.0}, {"mine_floor": 0}, {"mined_max": 0}, {"mined_share": 1.5}):
         with pytest.raises(ValueError, match="mine_at"):
             WakewordConfig(phrase="hey edge", **bad)
+    for bad in ({"idle_stride": 0}, {"idle_stride": 1.5}, {"idle_below": 0.6}, {"idle_below": -0.1}):  # 0.6: the threshold
+        with pytest.raises(ValueError, match="idle_stride"):
+            WakewordConfig(phrase="hey edge", **bad)
     assert WakewordConfig(phrase="  Hey   Edge ").phrase == "hey edge"
     # mining comes after 70 % of the epochs, and never after the last one
     assert [WakewordConfig(phrase="hey edge", epochs=e).mine_after for e in (1, 2, 20)] == [0, 1, 14]
@@ -305,6 +308,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     model = Model(str(out))
     assert model.spec.task == "wakeword" and model.labels == ("_background_", "hey edge")
     assert model.spec.window_samples == 24_000
+    assert (model.spec.idle_stride, model.spec.idle_below) == (2, 0.05), "idle hops written into the model, kept through the merge"
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["data"]["tts_positives"] == record["data"]["tts_positives"] >= 6
     voices = record["data"]["voices"]
