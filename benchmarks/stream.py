@@ -90,7 +90,7 @@ def report(r: dict) -> str:
         f"| audio streamed | {r['audio_seconds']} s, {r['words']} held-out words |",
         f"| real-time factor (CPU time / audio time, 1 thread) | {r['real_time_factor_cpu']} |",
         f"| CPU seconds per hour of audio | {r['cpu_seconds_per_audio_hour']} |",
-        f"| hops where VAD let the model run | {r['hops_scored']} of {r['hops_total']} |",
+        f"| hops the model ran on (the VAD open; for a wake word, not idle) | {r['hops_scored']} of {r['hops_total']} |",
         f"| words with an event / correct label | {r['words_with_an_event']} / {r['correct_events']} |",
         f"| events with no word | {r['extra_events']} |",
         f"| delay from word end to event: median / p90 / max | {d.get('median')} / {d.get('p90')} / {d.get('max')} s |",
