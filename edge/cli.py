@@ -24,7 +24,8 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hop-ms", type=int, help="model runs every this many ms (default: the model's own, 100 unless it says)")
     p.add_argument("--idle-stride", type=int, metavar="N",
                    help="while the model hears nothing near an event, it runs only every N-th hop, the hops between keeping "
-                        "its last scores (default: the model's own, 2 for a wake word from edge-export; 1 = every hop)")
+                        "its last scores (default: the model's own, 2 for a wake word from edge-export; 1 = every hop; "
+                        "'nothing near' is a score under the model's idle level, 0.05 where it has none)")
     p.add_argument("--no-vad", action="store_true", help="score every hop, not only in speech")
     p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
     p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")

@@ -18,6 +18,8 @@ from .model import Model
 from .ring import RingBuffer
 from .vad import AlwaysOpen, VadGate
 
+IDLE_BELOW = 0.05  # the idle level for a model whose metadata has none (edge-export's wake words: their gate's)
+
 
 @dataclass(frozen=True)
 class StreamConfig:
@@ -29,7 +31,8 @@ class StreamConfig:
     wake word whose metadata asks for it (False: the model's smoothed score alone, at the
     model's own threshold). idle_stride, idle_below: while no foreground label of the last window
     scored reaches idle_below, run the model only every idle_stride-th hop, a hop between taking
-    the last scores (None: the model's own; 1 for every hop)."""
+    the last scores (None: the model's own; 1 for every hop; idle_below of a model without one:
+    IDLE_BELOW). Event models only: a per-segment model takes every hop."""
 
     hop_ms: Optional[int] = None
     vad: bool = True
@@ -76,10 +79,12 @@ class StreamingPipeline:
         spec = model.spec
         if config.hop_ms is None:
             config = replace(config, hop_ms=spec.hop_ms)
-        if config.idle_stride is None:
-            config = replace(config, idle_stride=spec.idle_stride if spec.aggregate == "event" else 1)
-        if config.idle_below is None:
-            config = replace(config, idle_below=spec.idle_below)
+        if spec.aggregate != "event":  # one decision per segment takes every window's scores
+            config = replace(config, idle_stride=1)
+        elif config.idle_stride is None:
+            config = replace(config, idle_stride=spec.idle_stride)
+        if config.idle_below is None:  # a model that does not ask for idle hops has no level of its own
+            config = replace(config, idle_below=spec.idle_below if spec.idle_stride > 1 else IDLE_BELOW)
         self.foreground = np.array([lab not in spec.background for lab in spec.labels])
         self.model, self.config = model, config
         self.window_s = spec.window_samples / SAMPLE_RATE

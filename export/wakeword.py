@@ -34,6 +34,7 @@ import numpy as np
 from edge.audio import SAMPLE_RATE
 from edge.features import LogMel, LogMelConfig
 from edge.model import ModelSpec
+from edge.pipeline import IDLE_BELOW
 from edge.verify import VerifySpec
 
 from . import data as D
@@ -248,7 +249,7 @@ class WakewordConfig:
     smoothing: int = 4
     refractory_s: float = 2.0
     idle_stride: int = 2
-    idle_below: float = 0.05
+    idle_below: float = IDLE_BELOW
     calibration_windows: int = 400
     run_on: float = 0.5
     aux_weight: float = 0.5

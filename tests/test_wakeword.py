@@ -76,6 +76,9 @@ def test_idle_hops_skip_the_model_only_while_the_phrase_is_far(data_root, word_s
             np.testing.assert_array_equal(idle.decide.average, last)
             skipped += 1
     assert skipped > 0.3 * ran, f"ran on {ran} hops, skipped {skipped}: idle hops saved little"
+    assert StreamingPipeline(model).config.idle_stride == 2, "the shipped wake word asks for idle hops"
+    gender = load_model("gender")  # one decision per segment: every hop, whatever is asked
+    assert StreamingPipeline(gender, StreamConfig(idle_stride=2)).config.idle_stride == 1
     caught = [list(StreamingPipeline(model, StreamConfig(idle_stride=s, idle_below=0.05)).run([np.concatenate([gap, load_audio(c), gap])]))
               for s in (1, 2) for c in clips]
     assert [bool(e) for e in caught[:len(clips)]] == [bool(e) for e in caught[len(clips):]], "idle hops changed which clips fire"
