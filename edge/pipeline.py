@@ -182,10 +182,10 @@ class StreamingPipeline:
         return self.history.window()[self.history.size - (now - a):self.history.size - (now - b)] if b > a else np.zeros(0, np.float32)
 
     def _score(self, window: np.ndarray) -> np.ndarray:
-        if not self.logmels:
-            return self.model.scores(window[None])[0]
         steps = 0 if self.last_scored is None else (self.frames - self.last_scored) // self.config.hop_frames
         self.last_scored = self.frames
+        if not self.logmels:
+            return self.model.scores(window[None])[0]
         features = tuple(s(window, steps)[None] for s in self.logmels)
         return self.model.scores_of_features(features[0] if len(features) == 1 else features)[0]
 

@@ -116,6 +116,19 @@ def test_model_carries_labels_and_front_end_and_scores_sum_to_one(exported, real
     p = m.scores(load_clips(real_clips))
     assert p.shape == (len(real_clips), len(COMMAND_LABELS))
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    # a waveform model streams with idle hops too: where the model runs, the scores of every hop
+    from edge.pipeline import StreamConfig, StreamingPipeline
+
+    audio = np.concatenate(load_clips(real_clips[:4]))
+    every = StreamingPipeline(m, StreamConfig(vad=False, smoothing=1, idle_stride=1))
+    idle = StreamingPipeline(m, StreamConfig(vad=False, smoothing=1, idle_stride=2, idle_below=0.99))
+    for i in range(len(audio) // 1_600):
+        every.process(audio[i * 1_600:(i + 1) * 1_600])
+        ran = idle.hops_scored
+        idle.process(audio[i * 1_600:(i + 1) * 1_600])
+        if idle.hops_scored > ran:
+            np.testing.assert_allclose(idle.decide.average, every.decide.average, atol=1e-6)
+    assert 0 < idle.hops_scored < every.hops_scored
 
 
 def test_runtime_scores_equal_torch_on_real_audio(w2v2, real_clips):
