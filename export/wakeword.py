@@ -73,10 +73,10 @@ class WakewordConfig:
     head is not exported (0: off). threshold, smoothing, refractory_s: the event rule written into the model.
     idle_stride, idle_below: written into the model too (edge.model.ModelSpec): while the phrase's score
     of the last window run stays under idle_below, the runtime runs the model only every idle_stride-th
-    hop, a hop between taking the last scores. Measured on the default's models of ten phrase-draws,
+    hop, a hop between taking the last scores. Measured on the default's models of twelve phrase-draws,
     cross-fitted, no retraining (benchmarks/results/wakeword/idle): at 2 and 0.05 recall at 1 / 0.5 false
-    accepts per hour and the false accepts at the threshold were those of every hop on eight, one clip
-    lower on two (snowboy), for 40 % less CPU; 3 lost up to 2 points, and a plain 200 ms hop
+    accepts per hour and the false accepts at the threshold were those of every hop on ten, one clip
+    lower on two (snowboy), for about 40 % less CPU; 3 lost up to 2 points, and a plain 200 ms hop
     (smoothing 2) up to 8 (benchmarks/WAKEWORD.md, 'Idle hops').
     models: how many models, trained side by side with seeds seed, seed+1, ... on the same synthesized
     clips and batches, the shipped graph averaging their logits (export/ensemble.py). Two by default,
