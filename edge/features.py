@@ -142,7 +142,7 @@ class StreamingLogMel:
         self.new = step_samples // cfg.hop_length if step_samples % cfg.hop_length == 0 else self.n
         # a step's new frames' samples as one gather, into an FFT input kept zeroed past win_length:
         # a hop then costs the FFT of its frames and little else (sliding_window_view and a fresh
-        # padded array took about a third of the front end's time per hop, measured); one of each
+        # padded array took about a quarter of the front end's time per hop, measured); one of each
         # per number of steps a call may be after the last
         self.index, self.padded = {}, {}
         self.buf = None

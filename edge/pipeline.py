@@ -104,8 +104,7 @@ class StreamingPipeline:
                                           spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
         else:
             thr = [config.threshold if config.threshold is not None else spec.threshold_for(lab) for lab in spec.labels]
-            fg = [lab not in spec.background for lab in spec.labels]
-            self.decide = EventTrigger(spec.labels, thr, fg, config.smoothing or spec.smoothing,
+            self.decide = EventTrigger(spec.labels, thr, self.foreground, config.smoothing or spec.smoothing,
                                        spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)
         self.pending = np.zeros(config.hop_frames * config.frame_samples, np.float32)  # a part-filled hop
         step = config.hop_frames * config.frame_samples  # one streaming front end per model input (none for raw audio)

@@ -106,7 +106,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--threshold", type=float, help=f"score an event needs, written into the model (default {WakewordConfig.threshold})")
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--idle-stride", type=int, metavar="N",
-                   help="written into the model: while the phrase scores under 0.05 the runtime runs the model only every N-th "
+                   help=f"written into the model: while the phrase scores under {WakewordConfig.idle_below} the runtime runs the model only every N-th "
                         f"hop, the hops between keeping its last scores (default {WakewordConfig.idle_stride}: about 40%% less CPU, "
                         "recall within one clip of every hop's on the dev phrases; 1 = every hop; benchmarks/WAKEWORD.md, 'Idle hops')")
     w.add_argument("--models", type=int, metavar="N",
