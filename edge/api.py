@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from .audio import SAMPLE_RATE, as_audio
 from .model import Model
-from .pipeline import StreamConfig, StreamingPipeline
+from .pipeline import MultiPipeline, StreamConfig, StreamingPipeline
 from .sources import Microphone, file_blocks, pcm_blocks
 
 CLIP_HOP_S = 0.1  # hop between windows when a clip is longer than the model's window
@@ -56,20 +56,34 @@ def classify(audio, model: Union[str, Model] = "commands", top_k: Optional[int] 
     return [{"label": m.labels[i], "score": round(float(p[i]), 6)} for i in order]
 
 
-def stream_file(source, model: Union[str, Model] = "commands", config: StreamConfig = StreamConfig(),
+Models = Union[str, Model, Sequence[Union[str, Model]]]
+
+
+def pipeline(model: Models = "commands", config: StreamConfig = StreamConfig()):
+    """The streaming pipeline of one model (a shipped name, a path or a Model), or of several at
+    once (a list: a MultiPipeline, whose events name their model)."""
+    if isinstance(model, (str, Model)):
+        model = [model]
+    models = [load_model(m) if isinstance(m, str) else m for m in model]
+    if not models:
+        raise ValueError("no model given")
+    return StreamingPipeline(models[0], config) if len(models) == 1 else MultiPipeline(models, config)
+
+
+def stream_file(source, model: Models = "commands", config: StreamConfig = StreamConfig(),
                 rate: int = SAMPLE_RATE) -> Iterator:
-    """Events from a file path, or from raw s16le PCM on stdin when source is "-"."""
-    m = load_model(model) if isinstance(model, str) else model
+    """Events from a file path, or from raw s16le PCM on stdin when source is "-"; `model` as in
+    pipeline()."""
+    p = pipeline(model, config)
     blocks = pcm_blocks(rate=rate) if str(source) == "-" else file_blocks(source)
-    return StreamingPipeline(m, config).run(blocks)
+    return p.run(blocks)
 
 
-def listen(model: Union[str, Model] = "commands", device=None, config: StreamConfig = StreamConfig(),
+def listen(model: Models = "commands", device=None, config: StreamConfig = StreamConfig(),
            max_seconds: Optional[float] = None, on_start=None) -> Iterator:
-    """Events from a microphone until interrupted (or max_seconds of audio)."""
-    m = load_model(model) if isinstance(model, str) else model
-    pipeline = StreamingPipeline(m, config)
+    """Events from a microphone until interrupted (or max_seconds of audio); `model` as in pipeline()."""
+    p = pipeline(model, config)
     with Microphone(device) as mic:
         if on_start:
             on_start(mic)
-        yield from pipeline.run(mic.blocks(max_seconds))
+        yield from p.run(mic.blocks(max_seconds))

@@ -19,7 +19,10 @@ DEMO_RECORDING = "commands_demo.flac"  # real Speech Commands speech, see edge/s
 
 
 def _stream_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="commands", help="shipped model name (%(default)s) or path to an .onnx file")
+    p.add_argument("--model", action="append", metavar="MODEL",
+                   help="shipped model name (default commands) or path to an .onnx file; give it again to run several "
+                        "models at once (e.g. --model alexa --model commands), each event then naming its model; "
+                        "the options below apply to every model")
     p.add_argument("--json", action="store_true", help="one JSON object per event")
     p.add_argument("--hop-ms", type=int, help="model runs every this many ms (default: the model's own, 100 unless it says)")
     p.add_argument("--idle-stride", type=int, metavar="N",
@@ -66,11 +69,16 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _models(a) -> list:
+    return a.model or ["commands"]
+
+
 def _print_event(e, as_json: bool) -> None:
     if as_json:
         print(json.dumps(e.to_dict()), flush=True)
     else:
-        print(f"{e.start:8.2f}s - {e.end:8.2f}s  {e.type:9s} {e.label:12s} {e.score:.3f}", flush=True)
+        model = f"{e.model:12s} " if e.model else ""
+        print(f"{e.start:8.2f}s - {e.end:8.2f}s  {model}{e.type:9s} {e.label:12s} {e.score:.3f}", flush=True)
 
 
 def cmd_classify(a) -> int:
@@ -99,7 +107,7 @@ def cmd_stream(a) -> int:
 
     if a.source != "-" and not Path(a.source).is_file():
         raise AudioError(f"{a.source}: no such file")
-    for e in stream_file(a.source, a.model, _config(a), a.rate):
+    for e in stream_file(a.source, _models(a), _config(a), a.rate):
         _print_event(e, a.json)
     return 0
 
@@ -112,7 +120,7 @@ def cmd_listen(a, device=None, seconds=None) -> int:
         mic["m"] = m
         print(f"listening on {m.name} at {m.rate} Hz (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
-        for e in listen(a.model, device, _config(a), seconds, on_start=started):
+        for e in listen(_models(a), device, _config(a), seconds, on_start=started):
             _print_event(e, a.json)
     except KeyboardInterrupt:
         pass

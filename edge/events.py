@@ -13,9 +13,12 @@ class Detection:
     start: float
     end: float
     type: str = "detection"
+    model: str = ""  # which model heard it, when several listen at once (edge.pipeline.MultiPipeline)
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        if not d["model"]:
+            del d["model"]
         return {"type": d.pop("type"), **{k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}}
 
 

@@ -2,12 +2,12 @@
 smoothing/threshold/refractory (or per-segment aggregation) -> events.
 
 Audio may arrive in blocks of any size; work happens per fixed hop of VAD frames, so the events
-are the same whatever the block size.
+are the same whatever the block size. MultiPipeline runs several models on one stream.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -194,6 +194,47 @@ class StreamingPipeline:
 
     def run(self, blocks: Iterable[np.ndarray]):
         """Yield the events of a whole stream of blocks."""
+        for block in blocks:
+            yield from self.process(block)
+        yield from self.flush()
+
+
+class MultiPipeline:
+    """Several models on one stream, as openWakeWord and Porcupine listen for several wake words at
+    once: each model has its own StreamingPipeline (its own VAD gate, hop, front end and event
+    rule, the same `config` overrides for all), so each fires exactly the events it fires alone;
+    every event carries its model's name (``Detection.model``), and the events of one block come
+    in stream-time order. The same interface as StreamingPipeline."""
+
+    def __init__(self, models: Sequence[Model], config: StreamConfig = StreamConfig()):
+        if not models:
+            raise ValueError("MultiPipeline needs at least one model")
+        names = [m.name for m in models]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two models are named {', '.join(twice)}: give each model once (a model's name is its file name)")
+        self.pipelines = [StreamingPipeline(m, config) for m in models]
+
+    def reset(self) -> None:
+        for p in self.pipelines:
+            p.reset()
+
+    @property
+    def time(self) -> float:
+        return max(p.time for p in self.pipelines)
+
+    def _named(self, batches: list) -> list:
+        events = [replace(e, model=p.model.name) for p, batch in zip(self.pipelines, batches) for e in batch]
+        return sorted(events, key=lambda e: e.end)  # stable: at one time, in the models' order
+
+    def process(self, block: np.ndarray) -> list:
+        x = np.asarray(block, np.float32).reshape(-1)
+        return self._named([p.process(x) for p in self.pipelines])
+
+    def flush(self) -> list:
+        return self._named([p.flush() for p in self.pipelines])
+
+    def run(self, blocks: Iterable[np.ndarray]):
         for block in blocks:
             yield from self.process(block)
         yield from self.flush()

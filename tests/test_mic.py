@@ -45,6 +45,11 @@ def virtual_mic():
 
 def listen_while_playing(sink, audio, tmp_path, *args) -> list:
     """Play 16 kHz audio into the virtual microphone while `edge listen --json` runs; the labels it printed."""
+    return [e["label"] for e in events_while_playing(sink, audio, tmp_path, *args)]
+
+
+def events_while_playing(sink, audio, tmp_path, *args) -> list:
+    """As listen_while_playing, the events it printed (dicts)."""
     wav = tmp_path / "played.wav"
     sf.write(wav, audio, 16_000, subtype="PCM_16")
     seconds = len(audio) / 16_000 + 3
@@ -55,7 +60,7 @@ def listen_while_playing(sink, audio, tmp_path, *args) -> list:
     subprocess.run(["paplay", f"--device={sink}", str(wav)], check=True, timeout=120)
     out, err = listen.communicate(timeout=120)
     assert listen.returncode == 0, err
-    return [json.loads(line)["label"] for line in out.splitlines()]
+    return [json.loads(line) for line in out.splitlines()]
 
 
 def test_listen_hears_real_words_through_a_virtual_microphone(virtual_mic, word_stream, tmp_path):
@@ -84,3 +89,17 @@ def test_listen_fires_once_per_spoken_wake_word(virtual_mic, data_root, tmp_path
     heard = listen_while_playing(virtual_mic, np.concatenate(parts), tmp_path, "--model", WAKEWORD_MODEL)
     assert heard.count(phrase) >= len(clips) - 1, f"played {len(clips)} x {phrase!r}, heard {heard}"
     assert len(heard) <= len(clips), f"one event per utterance: played {len(clips)}, heard {heard}"
+
+
+def test_listen_runs_a_wake_word_and_the_commands_at_once(virtual_mic, data_root, word_stream, tmp_path):
+    """Two models on one microphone: each hears its own speech, and each event names its model."""
+    audio, words = word_stream
+    said = [sf.read(str(c), dtype="float32")[0] for c in sorted((data_root / "wakewords" / "alexa").glob("*.*"))[::100][:2]]
+    gap = np.zeros(16_000, np.float32)
+    played = np.concatenate([gap, said[0], gap, audio, gap, said[1], gap])
+    events = events_while_playing(virtual_mic, played, tmp_path, "--model", WAKEWORD_MODEL, "--model", "commands")
+    heard = {m: [e["label"] for e in events if e["model"] == m] for m in (WAKEWORD_MODEL, "commands")}
+    assert all(e["model"] in heard for e in events), events
+    assert heard[WAKEWORD_MODEL].count("alexa") >= 1 and len(heard[WAKEWORD_MODEL]) <= 2, heard
+    hits = sum(1 for w in words if w in heard["commands"])
+    assert hits >= len(words) - 2, f"played {words}, commands heard {heard['commands']}"

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import soundfile as sf
@@ -173,3 +174,45 @@ def test_int8_fallback_benchmark_times_two_different_sessions():
     fused, fallback = arms["fused"], arms["fallback"]
     assert fused is not fallback
     assert (_exact_int8_entry(fused.session.get_session_options()), _exact_int8_entry(fallback.session.get_session_options())) == ("", "1")
+
+
+def test_several_models_fire_what_each_fires_alone(commands_model, word_stream, data_root):
+    """A wake word and the commands on one stream of real speech: every event each model fires
+    alone, named by its model, in stream-time order, whatever the block size."""
+    from edge.api import load_model
+    from edge.pipeline import MultiPipeline
+
+    alexa = load_model("alexa")
+    words, _ = word_stream
+    gap = np.zeros(8000, np.float32)
+    said = [sf.read(str(p), dtype="float32")[0] for p in sorted((data_root / "wakewords" / "alexa").glob("*.*"))[:3]]
+    audio = np.concatenate([said[0], gap, words, gap, said[1], gap, said[2]])
+    alone = [(e, m.name) for m in (alexa, commands_model) for e in run_blocks(StreamingPipeline(m), audio, 1600)]
+    assert {name for _, name in alone} == {"alexa", "commands"}, "each model alone should fire on this stream"
+    want = sorted((replace(e, model=name) for e, name in alone), key=lambda e: e.end)
+    for block in (1600, 333):
+        got = run_blocks(MultiPipeline([alexa, commands_model]), audio, block)
+        assert got == want, f"block size {block}"
+    assert all(e.model for e in got) and [e.end for e in got] == sorted(e.end for e in got)
+    assert all(e.to_dict()["model"] == e.model for e in got)
+    assert "model" not in run_blocks(StreamingPipeline(alexa), audio, 1600)[0].to_dict()  # one model: as before
+
+
+def test_several_models_from_the_command_line(tmp_path, data_root):
+    x, _ = sf.read(str(data_root / "wakewords" / "alexa" / "10.flac"), dtype="float32")
+    y, _ = sf.read(str(sorted((data_root / "speech_commands" / "yes").glob("*.*"))[0]), dtype="float32")
+    wav = tmp_path / "both.wav"
+    sf.write(wav, np.concatenate([x, np.zeros(8000, np.float32), y]), 16_000)
+    edge = [sys.executable, "-m", "edge.cli", "stream", str(wav), "--json"]
+
+    def events(*models):
+        out = subprocess.run(edge + [a for m in models for a in ("--model", m)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return [json.loads(line) for line in out.stdout.splitlines()]
+
+    both = events("alexa", "commands")
+    alone = sorted(({**e, "model": m} for m in ("alexa", "commands") for e in events(m)), key=lambda e: e["end"])
+    assert both == alone and {e["model"] for e in both} == {"alexa", "commands"}, both
+    twice = subprocess.run(edge + ["--model", "alexa", "--model", "alexa"], capture_output=True, text=True)
+    assert twice.returncode == 2 and twice.stdout == "" and len(twice.stderr.strip().splitlines()) == 1, twice.stderr
+    assert "named alexa" in twice.stderr
