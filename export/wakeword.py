@@ -219,7 +219,8 @@ class WakewordConfig:
     (view glass recall at threshold 0.5 from 80 % to 68 %); repeating the same word in run-on
     negatives (no gain); subtracting each mel band's mean over the window, a domain-adversarial head
     that keeps the features from telling synthetic from real speech, and 300 more flite voices at
-    random pitch (80-260 Hz) and speed (each mixed or worse on view glass and snowboy)."""
+    random pitch (80-260 Hz) and speed (each mixed or worse on view glass and snowboy).
+    freq_mask_width: the widest of SpecAugment's two masks of mel bands (of 40) in training."""
 
     phrase: str
     window_s: float = 1.5
@@ -232,6 +233,7 @@ class WakewordConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-3
     label_smoothing: float = 0.05
+    freq_mask_width: int = 6
     espeak_voices: int = 100
     pico_voices: int = 0
     piper_voices: int = 150
@@ -303,6 +305,8 @@ class WakewordConfig:
         for name in ("slow", "pause", "accents", "reduced", "channel", "eq"):  # shares of the draws or windows
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not (isinstance(self.freq_mask_width, int) and 0 <= self.freq_mask_width <= 20):
+            raise ValueError(f"freq_mask_width must be an integer 0 to 20 mel bands, got {self.freq_mask_width!r}")
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be 0 to epochs ({self.epochs}), got {self.swa_epochs}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
@@ -818,7 +822,7 @@ class _Member:
         cfg, loss_fn = self.cfg, self.loss_fn
         torch.set_rng_state(self.rng_state)
         parts = [p for p in (x, xa, xc) if p is not None]
-        frames = self.net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), self.gen, time_width=8))
+        frames = self.net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), self.gen, freq_width=cfg.freq_mask_width, time_width=8))
         na = len(y) + (0 if xa is None else len(xa))
         f = self.net.drop(frames[:na].mean(-1))
         logits = self.net.head(f[:len(y)])
