@@ -140,6 +140,9 @@ def parser() -> argparse.ArgumentParser:
                    help="this share of the training windows, the phrase's and the negatives' alike, is heard through a random "
                         "equaliser: one to three peaks or dips of up to 10 dB between 150 Hz and 5 kHz, as microphones and rooms "
                         f"colour a voice (default {WakewordConfig.eq}; benchmarks/WAKEWORD.md, 'A random equaliser and more words run together')")
+    w.add_argument("--freq-mask", type=int, metavar="N", dest="freq_mask_width",
+                   help="the widest of SpecAugment's two masks of mel bands (of 40) in training "
+                        f"(default {WakewordConfig.freq_mask_width}; benchmarks/WAKEWORD.md, 'Narrower SpecAugment masks')")
     w.add_argument("--shape-norm", choices=SHAPE_NORMS, metavar="WHICH",
                    help="which of the models take each window's mean spectrum shape out of its log-mel (a cepstral mean, the "
                         "loudness kept), so a microphone's or a room's fixed colouring does not reach them: none, first (the "
@@ -261,7 +264,7 @@ def cmd_train_gender(a) -> dict:
 # edge-export wakeword's options that are WakewordConfig fields of the same name
 WAKEWORD_OPTIONS = ("epochs", "threshold", "models", "espeak_voices", "piper_voices", "kokoro_voices", "hibari_voices", "pico_voices",
            "ctc_weight", "gate", "kokoro_negatives", "mine_at", "pause", "accents", "reduced", "eq", "shape_norm", "verify",
-           "verify_threshold", "idle_stride")
+           "verify_threshold", "idle_stride", "freq_mask_width")
 
 
 def cmd_wakeword(a) -> dict:

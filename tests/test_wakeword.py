@@ -492,6 +492,7 @@ def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_
     (["wakeword", "hey edge", "-o", "x.onnx", "--accents", "1.5"], "accents must be in [0, 1]"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--reduced", "-0.1"], "reduced must be in [0, 1]"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--eq", "1.5"], "eq must be in [0, 1]"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--freq-mask", "30"], "freq_mask_width must be"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -938,7 +939,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     other_norm = "all" if W.WakewordConfig.shape_norm != "all" else "none"  # another than the default
     assert cli.main(args + ["--shape-norm", other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
                            "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--eq", "0.4", "--epochs", "20", "--kokoro-voices", "250",
-                           "--verify", "--verify-threshold", "0.7"]) == 0
+                           "--verify", "--verify-threshold", "0.7", "--freq-mask", "9"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -948,6 +949,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
     assert (seen[0].verify, seen[0].verify_threshold, seen[1].verify) == (True, 0.7, False), "verified only if asked"
     assert (seen[0].pause, seen[1].pause) == (0.1, W.WakewordConfig.pause)
+    assert (seen[0].freq_mask_width, seen[1].freq_mask_width) == (9, W.WakewordConfig.freq_mask_width)
     assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
     assert (seen[0].reduced, seen[1].reduced) == (0.2, W.WakewordConfig.reduced)
     assert (seen[0].eq, seen[1].eq) == (0.4, W.WakewordConfig.eq)
