@@ -220,7 +220,13 @@ class WakewordConfig:
     negatives (no gain); subtracting each mel band's mean over the window, a domain-adversarial head
     that keeps the features from telling synthetic from real speech, and 300 more flite voices at
     random pitch (80-260 Hz) and speed (each mixed or worse on view glass and snowboy).
-    freq_mask_width: the widest of SpecAugment's two masks of mel bands (of 40) in training."""
+    freq_mask_width: the widest of SpecAugment's two masks of mel bands (of 40) in training; 6 by default.
+    Measured and not used (benchmarks/results/wakeword/fmask2_v0-1, fmask12_v0 against fmask6_v0, the
+    default retrained to the same figures): 2 raised smart mirror and snowboy on voice draws 0 and 1
+    (snowboy 82.2 / 69.8 -> 92.8 / 88.6 % and 87.0 / 76.1 -> 92.9 / 92.9 % at 1 / 0.5 false accepts per
+    hour) but lowered view glass from 99.0 / 99.0 to 89.6 / 85.6 % and alexa at 0.5 from 99.2 to 97.5 %
+    on draw 0 ("left ... left" over the threshold); 12 lowered both smart mirror and snowboy
+    (benchmarks/WAKEWORD.md, 'Narrower SpecAugment masks')."""
 
     phrase: str
     window_s: float = 1.5
