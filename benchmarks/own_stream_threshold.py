@@ -8,7 +8,9 @@ held-out false accepts. No retraining.
 
     .venv/bin/python -m benchmarks.own_stream_threshold --out benchmarks/results/wakeword/own_stream_threshold
 
-Writes results.json (the events per threshold of every model on both halves) and report.md.
+Writes results.json (the events per threshold of every model on both halves) and report.md. The
+models (.onnx, not kept in git) are those the benchmark folders of SYSTEMS record: on a fresh clone,
+make them again with the commands of benchmarks/WAKEWORD.md ('One model of each kind') first.
 """
 from __future__ import annotations
 
