@@ -890,12 +890,13 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     for m in members:
         if m.snapshots:
             torch.set_rng_state(m.rng_state)
-            _average_weights(m.net, m.snapshots, lambda: _prefetch(epoch_batches(pools, cfg, cfg.epochs, frontend, aug)), m.gen)
+            _average_weights(m.net, m.snapshots, lambda: _prefetch(epoch_batches(pools, cfg, cfg.epochs, frontend, aug)), m.gen,
+                             cfg.freq_mask_width)
             log(f"seed {m.seed}: weights averaged over the last {len(m.snapshots)} epochs, BatchNorm statistics recomputed")
     return [m.net.eval() for m in members], pools, [m.history for m in members], frontend, aug
 
 
-def _average_weights(net, snapshots: list, batches, gen) -> None:
+def _average_weights(net, snapshots: list, batches, gen, freq_mask_width: int) -> None:
     """Load the mean of the snapshots' parameters into net, then recompute every BatchNorm's
     running statistics (torch's update_bn: a plain mean) over one epoch of training inputs,
     augmented as in training (the averaged weights would otherwise be read with the statistics
@@ -910,7 +911,7 @@ def _average_weights(net, snapshots: list, batches, gen) -> None:
         if v.is_floating_point():
             state[k] = torch.stack([s[k] for s in snapshots]).mean(0)
     net.load_state_dict(state)
-    inputs = (spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, time_width=8)
+    inputs = (spec_augment(torch.from_numpy(x if xa is None else np.concatenate([x, xa])), gen, freq_width=freq_mask_width, time_width=8)
               for x, _, xa, *_ in batches())
     update_bn(inputs, net)
     net.eval()

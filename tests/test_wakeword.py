@@ -741,7 +741,7 @@ def test_weight_averaging_takes_the_mean_and_fresh_batchnorm_statistics():
         snapshots.append({k: v.detach().clone() for k, v in net.state_dict().items()})
     rng = np.random.default_rng(0)
     xs = [(rng.standard_normal((16, 40, 50)) * (1 + k)).astype(np.float32) for k in range(2)]
-    _average_weights(net, snapshots, lambda: iter([(x, None, None, None, None, None) for x in xs]), torch.Generator().manual_seed(5))
+    _average_weights(net, snapshots, lambda: iter([(x, None, None, None, None, None) for x in xs]), torch.Generator().manual_seed(5), 6)
     for name, p in net.named_parameters():
         torch.testing.assert_close(p.data, torch.stack([s[name] for s in snapshots]).mean(0))
     gen = torch.Generator().manual_seed(5)
