@@ -140,9 +140,10 @@ def parser() -> argparse.ArgumentParser:
                    help="this share of the training windows, the phrase's and the negatives' alike, is heard through a random "
                         "equaliser: one to three peaks or dips of up to 10 dB between 150 Hz and 5 kHz, as microphones and rooms "
                         f"colour a voice (default {WakewordConfig.eq}; benchmarks/WAKEWORD.md, 'A random equaliser and more words run together')")
-    w.add_argument("--freq-mask", type=int, metavar="N", dest="freq_mask_width",
-                   help="the widest of SpecAugment's two masks of mel bands (of 40) in training "
-                        f"(default {WakewordConfig.freq_mask_width}; benchmarks/WAKEWORD.md, 'Narrower SpecAugment masks')")
+    w.add_argument("--freq-mask", type=_widths, metavar="N[,N...]", dest="freq_mask_width",
+                   help="the widest of SpecAugment's two masks of mel bands (of 40) in training: one width for every model, "
+                        "or one per model in turn (the last for the rest) "
+                        f"(default {','.join(map(str, WakewordConfig.freq_mask_width))}; benchmarks/WAKEWORD.md, 'Narrower SpecAugment masks')")
     w.add_argument("--shape-norm", choices=SHAPE_NORMS, metavar="WHICH",
                    help="which of the models take each window's mean spectrum shape out of its log-mel (a cepstral mean, the "
                         "loudness kept), so a microphone's or a room's fixed colouring does not reach them: none, first (the "
@@ -177,6 +178,14 @@ def parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", metavar="DIR", help="labelled real audio to measure the result on against its source")
     p.add_argument("--overwrite", action="store_true", help="replace existing output and record")
+
+
+def _widths(text: str) -> tuple:
+    """'6,2' -> (6, 2): --freq-mask's widths (their range is WakewordConfig's to check)."""
+    try:
+        return tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want whole numbers of mel bands separated by commas (6 or 6,2), got {text!r}") from None
 
 
 def _clips(folder):

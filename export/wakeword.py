@@ -239,7 +239,7 @@ class WakewordConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-3
     label_smoothing: float = 0.05
-    freq_mask_width: int = 6
+    freq_mask_width: tuple = (6,)
     espeak_voices: int = 100
     pico_voices: int = 0
     piper_voices: int = 150
@@ -311,8 +311,11 @@ class WakewordConfig:
         for name in ("slow", "pause", "accents", "reduced", "channel", "eq"):  # shares of the draws or windows
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if not (isinstance(self.freq_mask_width, int) and 0 <= self.freq_mask_width <= 20):
-            raise ValueError(f"freq_mask_width must be an integer 0 to 20 mel bands, got {self.freq_mask_width!r}")
+        widths = self.freq_mask_width  # one width for every model (the setting's first form) or one per model
+        widths = (widths,) if isinstance(widths, int) and not isinstance(widths, bool) else tuple(widths) if isinstance(widths, (list, tuple)) else None
+        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 20 for w in widths):
+            raise ValueError(f"freq_mask_width must be integers 0 to 20 mel bands, one for all models or one per model, got {self.freq_mask_width!r}")
+        object.__setattr__(self, "freq_mask_width", widths)
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be 0 to epochs ({self.epochs}), got {self.swa_epochs}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
@@ -342,11 +345,15 @@ class WakewordConfig:
         """Whether model k of the ensemble (seed seed + k; 0 is the gate) takes the mean spectrum out."""
         return self.shape_norm == "all" or (self.shape_norm == "first" and k == 0)
 
+    def member_freq_mask(self, k: int) -> int:
+        """The widest SpecAugment mask of model k of the ensemble: its own width, else the last one given."""
+        return self.freq_mask_width[min(k, len(self.freq_mask_width) - 1)]
+
     def alone(self, k: int) -> "WakewordConfig":
         """The setting that trains model k of this ensemble by itself, on the same clips and batches:
         the very model trained beside the others (tested)."""
         return replace(self, seed=self.seed + k, models=1, voice_seed=self.voices_seed, batch_seed=self.batches_seed,
-                       shape_norm="all" if self.member_shape_norm(k) else "none")
+                       shape_norm="all" if self.member_shape_norm(k) else "none", freq_mask_width=(self.member_freq_mask(k),))
 
     @property
     def voices_seed(self) -> int:
@@ -786,6 +793,7 @@ class _Member:
         self.seed, self.cfg = seed, cfg
         self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.member_shape_norm(seed - cfg.seed))
+        self.freq_mask_width = cfg.member_freq_mask(seed - cfg.seed)
         self.aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))
         # the CTC head is made only when used: its initialisation would move torch's generator
         self.ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None
@@ -828,7 +836,7 @@ class _Member:
         cfg, loss_fn = self.cfg, self.loss_fn
         torch.set_rng_state(self.rng_state)
         parts = [p for p in (x, xa, xc) if p is not None]
-        frames = self.net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), self.gen, freq_width=cfg.freq_mask_width, time_width=8))
+        frames = self.net.frames(spec_augment(torch.from_numpy(np.concatenate(parts) if len(parts) > 1 else x), self.gen, freq_width=self.freq_mask_width, time_width=8))
         na = len(y) + (0 if xa is None else len(xa))
         f = self.net.drop(frames[:na].mean(-1))
         logits = self.net.head(f[:len(y)])
@@ -891,7 +899,7 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
         if m.snapshots:
             torch.set_rng_state(m.rng_state)
             _average_weights(m.net, m.snapshots, lambda: _prefetch(epoch_batches(pools, cfg, cfg.epochs, frontend, aug)), m.gen,
-                             cfg.freq_mask_width)
+                             m.freq_mask_width)
             log(f"seed {m.seed}: weights averaged over the last {len(m.snapshots)} epochs, BatchNorm statistics recomputed")
     return [m.net.eval() for m in members], pools, [m.history for m in members], frontend, aug
 

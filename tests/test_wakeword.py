@@ -246,6 +246,20 @@ def test_shape_norm_takes_out_a_fixed_colouring_and_keeps_the_loudness(tmp_path)
         (0, 1, 0, 0, "all"), (1, 1, 0, 0, "none"), (2, 1, 0, 0, "none")]
 
 
+def test_specaugment_mask_widths_are_one_for_all_or_one_per_model():
+    """freq_mask_width: one width for every model (an integer, the setting's first form, or one
+    number) or one per model in turn, the last for the rest; model k trained alone keeps its own."""
+    from export.wakeword import WakewordConfig
+
+    widths = {str(w): WakewordConfig(phrase="hey edge", models=3, freq_mask_width=w) for w in (4, [4], (6, 2), [6, 2, 9])}
+    assert {w: [c.member_freq_mask(k) for k in range(3)] for w, c in widths.items()} == {
+        "4": [4, 4, 4], "[4]": [4, 4, 4], "(6, 2)": [6, 2, 2], "[6, 2, 9]": [6, 2, 9]}
+    assert [c.freq_mask_width for c in (widths["(6, 2)"].alone(k) for k in range(3))] == [(6,), (2,), (2,)]
+    for bad in (21, -1, [], [6, "2"], True, 2.0, "6"):
+        with pytest.raises(ValueError, match="freq_mask_width"):
+            WakewordConfig(phrase="hey edge", freq_mask_width=bad)
+
+
 def test_slow_draws_come_from_the_slowed_clips():
     """With slow = s, about s of the positive windows hold the slowed copy of a synthesized clip."""
     from types import SimpleNamespace
@@ -342,7 +356,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
 def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch):
     """--models 2 ships the mean of the logits of the models of seeds 0 and 1, trained side by side on
     the first one's voices (synthesized once) and batches, each the very model trained alone on them
-    (the first with the mean spectrum taken out, the second without: shape_norm "first"), hard
+    (the first with the mean spectrum taken out, the second without: shape_norm "first"; SpecAugment
+    masks of up to 6 and 2 mel bands), hard
     negatives mined by each for itself after the first epoch (from a short stream, for time)."""
     from types import SimpleNamespace
 
@@ -359,7 +374,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     cfg = WakewordConfig(phrase="hey edge", epochs=2, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2,
-                         ctc_weight=0.3, ctc_batch=8, shape_norm="first")
+                         ctc_weight=0.3, ctc_batch=8, shape_norm="first", freq_mask_width=[6, 2])
     kept = [tmp_path / f"kept{k}.onnx" for k in (0, 1)]
     record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None, members=kept)
     last = record["steps"][-1]
@@ -493,6 +508,7 @@ def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_
     (["wakeword", "hey edge", "-o", "x.onnx", "--reduced", "-0.1"], "reduced must be in [0, 1]"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--eq", "1.5"], "eq must be in [0, 1]"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--freq-mask", "30"], "freq_mask_width must be"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--freq-mask", "6,two"], "--freq-mask: want whole numbers"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -939,7 +955,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     other_norm = "all" if W.WakewordConfig.shape_norm != "all" else "none"  # another than the default
     assert cli.main(args + ["--shape-norm", other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
                            "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--eq", "0.4", "--epochs", "20", "--kokoro-voices", "250",
-                           "--verify", "--verify-threshold", "0.7", "--freq-mask", "9"]) == 0
+                           "--verify", "--verify-threshold", "0.7", "--freq-mask", "9,4"]) == 0
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -949,7 +965,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
     assert (seen[0].verify, seen[0].verify_threshold, seen[1].verify) == (True, 0.7, False), "verified only if asked"
     assert (seen[0].pause, seen[1].pause) == (0.1, W.WakewordConfig.pause)
-    assert (seen[0].freq_mask_width, seen[1].freq_mask_width) == (9, W.WakewordConfig.freq_mask_width)
+    assert (seen[0].freq_mask_width, seen[1].freq_mask_width) == ((9, 4), W.WakewordConfig.freq_mask_width)
     assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
     assert (seen[0].reduced, seen[1].reduced) == (0.2, W.WakewordConfig.reduced)
     assert (seen[0].eq, seen[1].eq) == (0.4, W.WakewordConfig.eq)
