@@ -201,26 +201,34 @@ def plot(results: dict, peers: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
+    names = ["ours (text only)"] + list(peers)
+    colours = {name: plt.cm.tab10(i % 10) for i, name in enumerate(names)}  # a system keeps its colour on every phrase
     fig, axes = plt.subplots(1, len(KEYWORDS), figsize=(4.2 * len(KEYWORDS), 4), sharey=True)
+    drawn = {}
     for ax, kw in zip(axes, KEYWORDS):
         systems = [("ours (text only)", results.get(kw))] + [(name, p.get(kw)) for name, p in peers.items()]
         for name, r in systems:
             if not r:
                 continue
             pts = sorted({(max(p["fa_per_hour"], 0.05), 100 * (1 - p["recall"])) for p in r["curve"]})
-            ax.plot([a for a, _ in pts], [b for _, b in pts], marker=".", label=name)
+            drawn[name], = ax.plot([a for a, _ in pts], [b for _, b in pts], marker=".", color=colours[name], label=name)
             if name.startswith("ours"):
                 d = r["default"]
-                ax.scatter([max(d["fa_per_hour"], 0.05)], [100 * (1 - d["recall"])], s=80, facecolors="none", edgecolors="k",
-                           zorder=5, label=f"{name.split(' (')[0]} at default ({d['threshold']})")
+                ax.scatter([max(d["fa_per_hour"], 0.05)], [100 * (1 - d["recall"])], s=80, facecolors="none",
+                           edgecolors=colours[name], zorder=5)
+                drawn["ours at its default threshold"] = Line2D([], [], marker="o", ls="", mfc="none", mec="k", ms=9)
         ax.set_xscale("log")
         ax.set_title(kw.replace("_", " "))
         ax.set_xlabel("false accepts per hour (0 drawn at 0.05)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0].set_ylabel("misses on real people (%)")
-    fig.tight_layout()
+    # one legend for the four plots, below them (a legend in each covered the curves)
+    fig.legend(list(drawn.values()), list(drawn), loc="lower center", ncol=min(3, len(drawn)), fontsize=8, frameon=False)
+    rows = -(-len(drawn) // 3)
+    fig.set_size_inches(4.2 * len(KEYWORDS), 4 + 0.22 * rows)
+    fig.tight_layout(rect=(0, (0.22 * rows + 0.1) / (4 + 0.22 * rows), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

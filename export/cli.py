@@ -143,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--freq-mask", type=_widths, metavar="N[,N...]", dest="freq_mask_width",
                    help="the widest of SpecAugment's two masks of mel bands (of 40) in training: one width for every model, "
                         "or one per model in turn (the last for the rest) "
-                        f"(default {','.join(map(str, WakewordConfig.freq_mask_width))}; benchmarks/WAKEWORD.md, 'Narrower SpecAugment masks')")
+                        f"(default {','.join(map(str, WakewordConfig.freq_mask_width))}; benchmarks/WAKEWORD.md, 'Narrower masks in the second model only')")
     w.add_argument("--shape-norm", choices=SHAPE_NORMS, metavar="WHICH",
                    help="which of the models take each window's mean spectrum shape out of its log-mel (a cepstral mean, the "
                         "loudness kept), so a microphone's or a room's fixed colouring does not reach them: none, first (the "
