@@ -106,7 +106,8 @@ def main(argv=None) -> dict:
             r["recall_at_1_and_0.5_fa_per_hour"] = [p and p["recall"] for p in at]
             results[kw] = r
             print(f"{kw}: recall {at[0] and at[0]['recall']} / {at[1] and at[1]['recall']} at <= 1 / 0.5 FA/h, "
-                  f"default {r['default']}, CPU {r['cpu_s_per_audio_hour']} s/h", flush=True)
+                  f"at its threshold {r['default']['threshold']}: {r['default']['recall']} at {r['default']['fa_per_hour']} FA/h, "
+                  f"CPU {r['cpu_s_per_audio_hour']} s/h", flush=True)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)

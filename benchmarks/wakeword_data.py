@@ -149,7 +149,7 @@ def top_events(times: np.ndarray, scores: np.ndarray, ends_s: np.ndarray, names:
 
 def curve_point(threshold: float, recall: float, fa: int, hours: float) -> dict:
     """One point of a misses-against-false-accepts curve."""
-    return {"threshold": float(threshold), "recall": round(float(recall), 4), "fa_per_hour": round(fa / hours, 3)}
+    return {"threshold": float(threshold), "recall": round(float(recall), 4), "fa_per_hour": round(float(fa / hours), 3)}
 
 
 def recall_at(curve: list, fa: float):
