@@ -376,7 +376,17 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2,
                          ctc_weight=0.3, ctc_batch=8, shape_norm="first", freq_mask_width=[6, 2])
     kept = [tmp_path / f"kept{k}.onnx" for k in (0, 1)]
+    from export import nets
+
+    widths, augment = [], nets.spec_augment  # the mask widths the training asks SpecAugment for
+
+    def spying_augment(x, gen, **kw):
+        widths.append(kw.get("freq_width"))
+        return augment(x, gen, **kw)
+
+    monkeypatch.setattr(nets, "spec_augment", spying_augment)
     record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None, members=kept)
+    assert set(widths) == {6, 2} and widths[:2] == [6, 2], "each model trains with its own width, the first 6, the second 2"
     last = record["steps"][-1]
     assert (last["step"], last["models"], last["seeds"]) == ("mean_of_models", 2, [0, 1])
     trained = [s for s in record["steps"] if s["step"] == "train"]
@@ -388,7 +398,9 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
         alone = WakewordConfig(**record["train_config"]).alone(k)
+        widths.clear()
         build_members([m], alone, data_root, log=lambda *_: None)
+        assert set(widths) == {(6, 2)[k]}
         assert m.read_bytes() == kept[k].read_bytes(), "trained beside another model, a model is the one trained alone"
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
     # exact int8 arithmetic: onnxruntime fuses the quantized ops of the main graph, not those inside the gate's branch
