@@ -213,7 +213,7 @@ def plot(results: dict, peers: dict, path: Path) -> None:
             if not r:
                 continue
             pts = sorted({(max(p["fa_per_hour"], 0.05), 100 * (1 - p["recall"])) for p in r["curve"]})
-            drawn[name], = ax.plot([a for a, _ in pts], [b for _, b in pts], marker=".", color=colours[name], label=name)
+            drawn[name], = ax.plot([a for a, _ in pts], [b for _, b in pts], marker=".", color=colours[name])
             if name.startswith("ours"):
                 d = r["default"]
                 ax.scatter([max(d["fa_per_hour"], 0.05)], [100 * (1 - d["recall"])], s=80, facecolors="none",

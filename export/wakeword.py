@@ -316,10 +316,11 @@ class WakewordConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         widths = self.freq_mask_width  # one width for every model (the setting's first form) or one per model
-        widths = (widths,) if isinstance(widths, int) and not isinstance(widths, bool) else tuple(widths) if isinstance(widths, (list, tuple)) else None
-        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 20 for w in widths):
+        if isinstance(widths, int) and not isinstance(widths, bool):
+            widths = (widths,)
+        if not (isinstance(widths, (list, tuple)) and widths and all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 20 for w in widths)):
             raise ValueError(f"freq_mask_width must be integers 0 to 20 mel bands, one for all models or one per model, got {self.freq_mask_width!r}")
-        object.__setattr__(self, "freq_mask_width", widths)
+        object.__setattr__(self, "freq_mask_width", tuple(widths))
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be 0 to epochs ({self.epochs}), got {self.swa_epochs}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
@@ -796,8 +797,9 @@ class _Member:
         torch.manual_seed(seed)
         self.seed, self.cfg = seed, cfg
         self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.member_shape_norm(seed - cfg.seed))
-        self.freq_mask_width = cfg.member_freq_mask(seed - cfg.seed)
+        k = seed - cfg.seed  # its place in the ensemble (0: the gate)
+        self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.member_shape_norm(k))
+        self.freq_mask_width = cfg.member_freq_mask(k)
         self.aux_head = torch.nn.Linear(cfg.channels[-1], len(pools.words))
         # the CTC head is made only when used: its initialisation would move torch's generator
         self.ctc_head = torch.nn.Conv1d(cfg.channels[-1], len(pools.phones()["inventory"]) + 1, 1) if cfg.ctc_weight > 0 else None
