@@ -67,7 +67,9 @@ class WakewordConfig:
     (and the noise files) in that fold are kept out of training to measure false accepts on
     (-1: none, train on all). run_on: share of real negative windows cut from three real clips
     joined end to end (word after word: the false accepts were where one clip runs into the
-    next). aux_weight: weight of an auxiliary loss in which a second head, on the same features,
+    next). repeat: share of those run-on windows in which the clips after the first say its word
+    again, said by anyone ("no ... no"; the Speech Commands words, the EmoDB sentences).
+    aux_weight: weight of an auxiliary loss in which a second head, on the same features,
     tells which word a real clip says (the Speech Commands word, the EmoDB sentence, the other
     wake-word phrase), aux_batch real clips a step; it teaches the features real voices, and the
     head is not exported (0: off). threshold, smoothing, refractory_s: the event rule written into the model.
@@ -264,6 +266,7 @@ class WakewordConfig:
     idle_below: float = IDLE_BELOW
     calibration_windows: int = 400
     run_on: float = 0.5
+    repeat: float = 0.0
     aux_weight: float = 0.5
     aux_batch: int = 48
     models: int = 2
@@ -312,7 +315,7 @@ class WakewordConfig:
                 raise ValueError(f"{name} must be 0 to 2000, got {getattr(self, name)}")
         if not 0.0 < self.verify_threshold <= 1.0:
             raise ValueError(f"verify_threshold must be in (0, 1], got {self.verify_threshold}")
-        for name in ("slow", "pause", "accents", "reduced", "channel", "eq"):  # shares of the draws or windows
+        for name in ("slow", "pause", "accents", "reduced", "channel", "eq", "repeat"):  # shares of the draws or windows
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         widths = self.freq_mask_width  # one width for every model (the setting's first form) or one per model
@@ -416,6 +419,16 @@ def what_is_said(source: str, path: Path) -> str:
     return f"{source}:{path.parent.name}"
 
 
+def said_alike(words: list) -> list:
+    """For each real clip, the indices of the clips that say the same word or text (itself among
+    them): the clips a `repeat` run-on window follows it with."""
+    groups = {}
+    for i, w in enumerate(words):
+        groups.setdefault(w, []).append(i)
+    arrays = {w: np.array(ix) for w, ix in groups.items()}
+    return [arrays[w] for w in words]
+
+
 def heldout_paths(root: Path, fold: int, n_folds: int) -> list:
     """The audio of the false-accept stream's sources (Speech Commands, EmoDB, noise) whose
     speaker or file is in `fold`, in sorted order: what a model trained with that heldout_fold
@@ -486,7 +499,7 @@ class Pools:
         from .tts import engine_voices, espeak_draws, espeak_voices, hibari_voices, neural_voices, pico_voices, REDUCTIONS, accent_of, reduces, with_accents
 
         rng = np.random.default_rng(cfg.voices_seed)
-        self.run_on = cfg.run_on
+        self.run_on, self.repeat = cfg.run_on, cfg.repeat
         self.own = own_recordings(root, cfg.phrase)
         listed = self._real_paths(cfg, root)  # a missing folder is told now, not after minutes of synthesis
         t0 = time.time()
@@ -549,6 +562,7 @@ class Pools:
         if not self.real_negative:
             raise D.DataError(f"no real speech for negatives under {root}")
         self.words = sorted(set(self.real_words))  # the classes of the which-word head
+        self.said_alike = said_alike(self.real_words)
         self.real_word_ids = np.array([self.words.index(w) for w in self.real_words], np.int64)
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}; {self.paused['paused_positives']} with a pause), "
             f"{len(self.tts_negative)} TTS negatives ({len(self.confusable_texts)} confusable texts; "
@@ -661,9 +675,12 @@ def negative_window(pools: Pools, rng: np.random.Generator, length: int, aug: Au
         x = _synthesized(pools, "tts_negative", rng, aug)
     else:
         pool = pools.real_negative
-        x = pool[rng.integers(len(pool))]
+        k = rng.integers(len(pool))
+        x = pool[k]
         if rng.random() < pools.run_on:  # word after word: the end of one clip runs into the next
-            x = np.concatenate([x] + [pool[rng.integers(len(pool))] for _ in range(2)])
+            same = pools.said_alike[k] if pools.repeat and rng.random() < pools.repeat else None  # "no ... no"
+            x = np.concatenate([x] + [pool[rng.integers(len(pool)) if same is None else same[rng.integers(len(same))]]
+                                      for _ in range(2)])
     return _finish(_crop(x, length, rng), rng, pools.noises, aug)
 
 

@@ -294,7 +294,7 @@ def test_run_on_negatives_span_the_joins_of_real_clips():
     def levels(run_on):
         """The number of clip levels in each window made of real clips (not noise, TTS, or a cut phrase)."""
         pools = SimpleNamespace(noises=[], positive=[np.ones(8000, np.float32)], tts_negative=[np.zeros(100, np.float32)],
-                                real_negative=clips, run_on=run_on, slow=0.0)
+                                real_negative=clips, run_on=run_on, repeat=0.0, slow=0.0)
         rng = np.random.default_rng(0)
         out = []
         for _ in range(400):
@@ -307,6 +307,42 @@ def test_run_on_negatives_span_the_joins_of_real_clips():
     assert len(levels(0.0)) > 50 and levels(0.0).max() == 1  # one clip per window
     joined = levels(1.0)
     assert len(joined) > 50 and np.mean(joined >= 2) > 0.75  # a join in nearly every window (7 in 8 draws differ)
+
+
+def test_repeat_run_on_windows_say_the_first_clips_word_again():
+    """With repeat, a run-on window follows its first clip with clips that say the same word (by
+    anyone: "no ... no"), and with repeat 0 with any clip; the first clip is drawn as before."""
+    import itertools
+    from types import SimpleNamespace
+
+    from export.augment import AugmentConfig
+    from export.wakeword import negative_window, said_alike
+
+    levels = np.array([11, 13, 17, 19, 23, 29, 31, 37]) / 40  # primes: a window's level ratios name its clips
+    words = ["no", "no", "left", "left", "on", "on", "emodb:a01", "emodb:a01"]  # clip i says words[i]
+    clips = [np.full(8000, v, np.float32) for v in levels]  # half a second each, each its own level
+    aug = AugmentConfig(noise_p=0.0, reverb_p=0.0)
+
+    def words_per_window(repeat):
+        """The set of words in each window made of real clips that holds more than one clip."""
+        pools = SimpleNamespace(noises=[], positive=[np.ones(8000, np.float32)], tts_negative=[np.zeros(100, np.float32)],
+                                real_negative=clips, run_on=1.0, repeat=repeat, said_alike=said_alike(words), slow=0.0)
+        rng = np.random.default_rng(0)
+        out = []
+        for _ in range(400):
+            w = np.abs(negative_window(pools, rng, 16000, aug))
+            v = np.unique(np.round(w[w > 0] / w.max(), 3))
+            if np.count_nonzero(w) >= 8000 and 2 <= len(v) <= 3:  # two or three whole clips, piecewise constant
+                which = [ix for n in (2, 3) for ix in itertools.combinations(range(8), n)
+                         if len(ix) == len(v) and np.allclose(np.sort(levels[list(ix)]) / levels[list(ix)].max(), v / v.max(), atol=2e-3)]
+                assert len(which) == 1, (v, which)
+                out.append({words[i] for i in which[0]})
+        return out
+
+    assert [len(ix) for ix in said_alike(words)] == [2] * 8 and list(said_alike(words)[2]) == [2, 3]
+    again, mixed = words_per_window(1.0), words_per_window(0.0)
+    assert len(again) > 30 and all(len(s) == 1 for s in again)  # every join is the same word said again
+    assert len(mixed) > 30 and np.mean([len(s) > 1 for s in mixed]) > 0.5  # without repeat, mostly other words
 
 
 def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
