@@ -69,8 +69,8 @@ class WakewordConfig:
     joined end to end (word after word: the false accepts were where one clip runs into the
     next). repeat: share of those run-on windows in which the clips after the first say its word
     again, said by anyone ("no ... no"; the Speech Commands words, the EmoDB sentences). 0 by
-    default: 0.5, measured on three voice draws, raised snowboy and lowered view glass on all three,
-    alexa by 6.5 points on one, with twice the false accepts at 0.6 (benchmarks/results/wakeword/repeat_v0..2).
+    default: 0.5, measured on three voice draws, raised snowboy at 0.5 false accepts per hour and
+    lowered view glass on all three, alexa by 6.5 points on one, with twice the false accepts at 0.6 (benchmarks/results/wakeword/repeat_v0..2).
     aux_weight: weight of an auxiliary loss in which a second head, on the same features,
     tells which word a real clip says (the Speech Commands word, the EmoDB sentence, the other
     wake-word phrase), aux_batch real clips a step; it teaches the features real voices, and the

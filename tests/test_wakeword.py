@@ -311,7 +311,7 @@ def test_run_on_negatives_span_the_joins_of_real_clips():
 
 def test_repeat_run_on_windows_say_the_first_clips_word_again():
     """With repeat, a run-on window follows its first clip with clips that say the same word (by
-    anyone: "no ... no"), and with repeat 0 with any clip; the first clip is drawn as before."""
+    anyone: "no ... no"), and with repeat 0 with any clip."""
     import itertools
     from types import SimpleNamespace
 
