@@ -326,7 +326,6 @@ def main(argv=None) -> int:
     if not root.is_dir():
         print(f"error: data folder not found: {root}", file=sys.stderr)
         return 2
-    (out / "models").mkdir(parents=True, exist_ok=True)
     keywords = [k for k in a.keywords.split(",") if k]
     if not 0 <= a.gate < 1 or (a.gate and a.models == 1 and not a.seeds):
         print("error: --gate wants a probability in [0, 1) and --models N > 1 or --seeds", file=sys.stderr)
@@ -339,6 +338,13 @@ def main(argv=None) -> int:
         settings = parse_settings(a.set, PINNED)
         vset = parse_settings(a.verify_set, fields=VERIFY_FIELDS)
         seeds = parse_seeds(a.seeds) if a.seeds is not None else None
+        if a.train:  # a setting out of range is told now, not after minutes of synthesis
+            from export.wakeword import WakewordConfig
+
+            try:
+                WakewordConfig(**{**settings, "phrase": "check"})
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"--set: {e}") from None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -359,6 +365,7 @@ def main(argv=None) -> int:
     if missing:
         print(f"error: not trained yet: {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""), file=sys.stderr)
         return 2
+    (out / "models").mkdir(parents=True, exist_ok=True)
     if a.train:
         from export.data import data_root
         from export.wakeword import WakewordConfig, build_wakeword

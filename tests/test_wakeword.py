@@ -624,6 +624,26 @@ def test_runtime_settings_tool_bad_input_is_one_line(tmp_path, args, message):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--set", "repeat=2"], "repeat must be in [0, 1]"),
+    (["--set", "freq_mask_width=[6,99]"], "freq_mask_width must be"),
+    (["--set", "no_such_setting=1"], "NAME=VALUE"),
+    (["--set", "seed=3"], "sets seed"),
+])
+def test_wakeword_benchmark_refuses_a_bad_setting_in_one_line_before_training(tmp_path, data_root, args, message):
+    """A setting out of range is told at once, in one line, and nothing is written: not a
+    traceback after the voices were synthesized."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "benchmarks.wakeword", "--train", "--keywords", "snowboy", "--data", str(data_root),
+                        *args, "--out", str(out)], capture_output=True, text=True, cwd=root, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
 def test_runtime_settings_copy_the_model_with_the_settings_and_check_them_first(tmp_path):
     from benchmarks.runtime_settings import with_settings
     from edge.model import ModelError, resolve
