@@ -338,7 +338,7 @@ def main(argv=None) -> int:
         settings = parse_settings(a.set, PINNED)
         vset = parse_settings(a.verify_set, fields=VERIFY_FIELDS)
         seeds = parse_seeds(a.seeds) if a.seeds is not None else None
-        if a.train:  # a setting out of range is told now, not after minutes of synthesis
+        if a.train:  # a setting out of range is told here, in one line, before OUT is made (the training loop would raise a traceback)
             from export.wakeword import WakewordConfig
 
             try:

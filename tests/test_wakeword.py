@@ -631,8 +631,8 @@ def test_runtime_settings_tool_bad_input_is_one_line(tmp_path, args, message):
     (["--set", "seed=3"], "sets seed"),
 ])
 def test_wakeword_benchmark_refuses_a_bad_setting_in_one_line_before_training(tmp_path, data_root, args, message):
-    """A setting out of range is told at once, in one line, and nothing is written: not a
-    traceback after the voices were synthesized."""
+    """A setting out of range is told in one line and nothing is written (it was a traceback, with
+    OUT/models already made)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
