@@ -98,9 +98,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("phrase", metavar="PHRASE", help='what to listen for, e.g. "smart mirror"')
     w.add_argument("-o", "--output", required=True, metavar="OUT.onnx")
     w.add_argument("--data", metavar="DIR", help="data root with real speech for negatives (default: $EDGE_DATA or ../shared/data)")
-    w.add_argument("--exclude", metavar="SRC",
-                   help="comma-separated data folders not to take negatives from (speech_commands, emodb, wakewords; "
-                        "default: wakewords, the other wake words' recordings), or 'none'")
+    w.add_argument("--exclude", metavar="SRC", default="",
+                   help="comma-separated data folders not to take negatives from (speech_commands, emodb, wakewords)")
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help=f"training epochs (default {WakewordConfig.epochs})")
@@ -281,10 +280,9 @@ def cmd_wakeword(a) -> dict:
     from .data import data_root
     from .wakeword import WakewordConfig, build_wakeword
 
+    exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
     given = {k: getattr(a, k) for k in WAKEWORD_OPTIONS if getattr(a, k) is not None}  # the options given, else the config's defaults
-    if a.exclude is not None:
-        given["exclude"] = () if a.exclude.strip().lower() == "none" else tuple(s.strip() for s in a.exclude.split(",") if s.strip())
-    cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, heldout_fold=a.heldout_fold, **given)
+    cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
     return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
 
 

@@ -1166,23 +1166,16 @@ def test_pronunciation_table_counts_each_clip_once_by_quarter_and_miss(tmp_path,
     assert err.count("\n") == 1 and "no built-in pronunciations of 'snowboy'" in err and not (tmp_path / "o").exists()
 
 
-def test_other_wake_words_are_not_negatives_by_default(monkeypatch, tmp_path, data_root):
-    """The other wake words' recordings (crowd-sourced, like the real people a model is measured on)
-    are left out of the negatives by default (benchmarks/WAKEWORD.md, 'The other phrases'
-    recordings left out'); edge-export's --exclude replaces that default, and 'none' puts them back."""
-    import export.tts as T
-    import export.wakeword as W
-    from export.cli import cmd_wakeword, parser
+@pytest.mark.parametrize("args, message", [
+    (["--models", "x", "--data", "/nonexistent/data"], "data folder not found: /nonexistent/data"),
+    (["--models", "/nonexistent/{k}_f{f}.onnx"], "no model matches /nonexistent/{k}_f{f}.onnx"),
+])
+def test_other_phrases_benchmark_refuses_bad_input_in_one_line(args, message, capsys, data_root):
+    """benchmarks.other_phrases: a missing data folder or no model for the pattern is one line and exit 2."""
+    from benchmarks.other_phrases import main
 
-    assert W.WakewordConfig("hey edge").exclude == ("wakewords",)
-    monkeypatch.setattr(T, "synthesize", lambda text, voice: np.zeros(1600, np.float32))
-    small = dict(espeak_voices=2, piper_voices=0, kokoro_voices=0, hibari_voices=0, confusables=2, random_phrases=4, lexicon_words=1500)
-    pools = W.Pools(W.WakewordConfig("hey edge", **small), data_root, log=lambda *_: None)
-    assert set(pools.real_counts) == {"speech_commands", "emodb"}
-
-    made = []
-    monkeypatch.setattr(W, "build_wakeword", lambda out, cfg, root, overwrite=False: made.append(cfg) or {})
-    for given, expected in (([], ("wakewords",)), (["--exclude", "none"], ()), (["--exclude", "emodb"], ("emodb",)),
-                            (["--exclude", "emodb,wakewords"], ("emodb", "wakewords"))):
-        cmd_wakeword(parser().parse_args(["wakeword", "hey edge", "-o", str(tmp_path / "x.onnx"), "--data", str(data_root), *given]))
-        assert made[-1].exclude == expected, given
+    if "--data" not in args:
+        args = [*args, "--data", str(data_root)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
