@@ -46,6 +46,11 @@ def main(argv=None) -> int:
     if not (root / "wakewords").is_dir():
         print(f"error: {root / 'wakewords'}: not found (the dev wake-word recordings)", file=sys.stderr)
         return 2
+    try:
+        a.models.format(k="k", f=0)
+    except (KeyError, IndexError, ValueError) as e:
+        print(f"error: --models {a.models!r}: only {{k}} and {{f}} may stand in braces ({e!r})", file=sys.stderr)
+        return 2
     clips = {k: positive_clips(root, k) for k in KEYWORDS}
     out = {}
     for k in KEYWORDS:

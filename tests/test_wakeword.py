@@ -1169,9 +1169,11 @@ def test_pronunciation_table_counts_each_clip_once_by_quarter_and_miss(tmp_path,
 @pytest.mark.parametrize("args, message", [
     (["--models", "x", "--data", "/nonexistent/data"], "data folder not found: /nonexistent/data"),
     (["--models", "/nonexistent/{k}_f{f}.onnx"], "no model matches /nonexistent/{k}_f{f}.onnx"),
+    (["--models", "models/{phrase}_{f}.onnx"], "only {k} and {f} may stand in braces"),
 ])
 def test_other_phrases_benchmark_refuses_bad_input_in_one_line(args, message, capsys, data_root):
-    """benchmarks.other_phrases: a missing data folder or no model for the pattern is one line and exit 2."""
+    """benchmarks.other_phrases: a missing data folder, a pattern with other braces than {k} and {f}, or no
+    model for the pattern is one line and exit 2."""
     from benchmarks.other_phrases import main
 
     if "--data" not in args:
