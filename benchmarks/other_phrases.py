@@ -20,9 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .wakeword_data import positive_clips
-
-KEYWORDS = ("alexa", "smart_mirror", "snowboy", "view_glass")
+from .wakeword_data import KEYWORDS, SAMPLE_RATE, positive_clips
 
 
 def main(argv=None) -> int:
@@ -59,11 +57,15 @@ def main(argv=None) -> int:
             continue
         named = [(o, x) for o in KEYWORDS if o != k for _, x in clips[o]]
         audio = np.concatenate([x for _, x in named])
-        ends = np.cumsum([len(x) for _, x in named]) / 16000
-        hours = len(audio) / 16000 / 3600
+        ends = np.cumsum([len(x) for _, x in named]) / SAMPLE_RATE
+        hours = len(audio) / SAMPLE_RATE / 3600
         for f, path in enumerate(paths):
-            model = Model(str(path))
-            label = model.labels[1 - model.labels.index("_background_")]
+            try:
+                model = Model(str(path))
+                label = model.labels[1 - model.labels.index("_background_")]
+            except ValueError as e:  # edge.model.ModelError is one; or no "_background_" label: not a wake-word model
+                print(f"error: {path}: not a wake-word model ({e})", file=sys.stderr)
+                return 2
             times, scores = score_series(model, audio, label)
             hits = event_indices(times, scores, a.threshold, REFRACTORY_S)
             on = Counter(named[min(int(np.searchsorted(ends, times[i])), len(named) - 1)][0] for i in hits)

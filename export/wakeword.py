@@ -65,16 +65,17 @@ class WakewordConfig:
     words searched for confusables (0: all). exclude: data folders
     never taken as negatives ("wakewords", the other phrases' crowd-sourced recordings, 45 % of the
     real negative clips, left out: over three voice draws every dev phrase's mean recall at 1 and
-    0.5 false accepts per hour rose, smart mirror 92.7 / 87.0 -> 98.5 / 96.2 %, but snowboy then fired
-    on 21 of the 369 real smart mirror clips on one draw; not the default, benchmarks/WAKEWORD.md,
-    'The other phrases' recordings left out'). heldout_fold of n_folds: the speakers of Speech Commands and EmoDB
-    (and the noise files) in that fold are kept out of training to measure false accepts on
-    (-1: none, train on all). run_on: share of real negative windows cut from three real clips
+    0.5 false accepts per hour rose, smart mirror 92.7 / 87.0 -> 98.5 / 96.2 %, but snowboy then
+    fired on 21 of the 369 real smart mirror clips on one draw; not the default,
+    benchmarks/WAKEWORD.md, 'The other phrases' recordings left out'). heldout_fold of n_folds:
+    the speakers of Speech Commands and EmoDB (and the noise files) in that fold are kept out of
+    training to measure false accepts on (-1: none, train on all). run_on: share of real negative windows cut from three real clips
     joined end to end (word after word: the false accepts were where one clip runs into the
     next). repeat: share of those run-on windows in which the clips after the first say its word
     again, said by anyone ("no ... no"; the Speech Commands words, the EmoDB sentences). 0 by
     default: 0.5, measured on three voice draws, raised snowboy at 0.5 false accepts per hour and
-    lowered view glass on all three, alexa by 6.5 points on one, with twice the false accepts at 0.6 (benchmarks/results/wakeword/repeat_v0..2).
+    lowered view glass on all three, alexa by 6.5 points on one, with twice the false accepts at
+    0.6 (benchmarks/results/wakeword/repeat_v0..2).
     aux_weight: weight of an auxiliary loss in which a second head, on the same features,
     tells which word a real clip says (the Speech Commands word, the EmoDB sentence, the other
     wake-word phrase), aux_batch real clips a step; it teaches the features real voices, and the

@@ -1181,3 +1181,14 @@ def test_other_phrases_benchmark_refuses_bad_input_in_one_line(args, message, ca
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_other_phrases_benchmark_refuses_a_model_that_is_no_wake_word_in_one_line(capsys, data_root):
+    """A --models pattern naming a model without a "_background_" label (here the shipped commands
+    model) is one line and exit 2, not a traceback."""
+    from benchmarks.other_phrases import main
+    from edge.model import resolve
+
+    assert main(["--models", str(resolve("commands")), "--data", str(data_root)]) == 2
+    err = capsys.readouterr().err
+    assert "not a wake-word model" in err and err.count("\n") == 1
