@@ -100,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--data", metavar="DIR", help="data root with real speech for negatives (default: $EDGE_DATA or ../shared/data)")
     w.add_argument("--exclude", metavar="SRC", default="",
                    help="comma-separated data folders not to take negatives from (speech_commands, emodb, wakewords)")
+    w.add_argument("--first-only", metavar="SRC", default=None,
+                   help="comma-separated data folders only the first model (the gate) takes negatives from; the models after it "
+                        "leave them out, so the other phrases' recordings do not teach them that such a voice and microphone are not "
+                        "the phrase, while the gate keeps those phrases quiet; 'none': every model takes every folder "
+                        f"(default {','.join(WakewordConfig.first_only)}; benchmarks/WAKEWORD.md, 'The mixed pair')")
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help=f"training epochs (default {WakewordConfig.epochs})")
@@ -276,14 +281,26 @@ WAKEWORD_OPTIONS = ("epochs", "threshold", "models", "espeak_voices", "piper_voi
            "verify_threshold", "idle_stride", "freq_mask_width")
 
 
+def _folders(text: str) -> tuple:
+    """'speech_commands, emodb' -> ('speech_commands', 'emodb') (WakewordConfig checks the names)."""
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def wakeword_config(a):
+    """The WakewordConfig of edge-export wakeword's arguments: the options given, else its defaults."""
+    from .wakeword import WakewordConfig
+
+    given = {k: getattr(a, k) for k in WAKEWORD_OPTIONS if getattr(a, k) is not None}
+    if a.first_only is not None:
+        given["first_only"] = () if a.first_only.strip().lower() == "none" else _folders(a.first_only)
+    return WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=_folders(a.exclude), heldout_fold=a.heldout_fold, **given)
+
+
 def cmd_wakeword(a) -> dict:
     from .data import data_root
-    from .wakeword import WakewordConfig, build_wakeword
+    from .wakeword import build_wakeword
 
-    exclude = tuple(s.strip() for s in a.exclude.split(",") if s.strip())
-    given = {k: getattr(a, k) for k in WAKEWORD_OPTIONS if getattr(a, k) is not None}  # the options given, else the config's defaults
-    cfg = WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=exclude, heldout_fold=a.heldout_fold, **given)
-    return build_wakeword(Path(a.output), cfg, data_root(a.data), overwrite=a.overwrite)
+    return build_wakeword(Path(a.output), wakeword_config(a), data_root(a.data), overwrite=a.overwrite)
 
 
 COMMANDS = {"convert": cmd_convert, "quantize": cmd_quantize, "prune": cmd_prune, "evaluate": cmd_evaluate,

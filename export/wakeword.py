@@ -22,6 +22,7 @@ phrase as its one foreground label, so ``edge listen --model OUT.onnx`` fires on
 """
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections import Counter
@@ -67,7 +68,11 @@ class WakewordConfig:
     real negative clips, left out: over three voice draws every dev phrase's mean recall at 1 and
     0.5 false accepts per hour rose, smart mirror 92.7 / 87.0 -> 98.5 / 96.2 %, but snowboy then
     fired on 21 of the 369 real smart mirror clips on one draw; not the default,
-    benchmarks/WAKEWORD.md, 'The other phrases' recordings left out'). heldout_fold of n_folds:
+    benchmarks/WAKEWORD.md, 'The other phrases' recordings left out'). first_only: data folders only
+    the first model (the gate) takes negatives from; the models after it leave them out, each on
+    its own draws of the real clips (default "wakewords": over three voice draws every dev phrase's
+    mean recall at 1 and 0.5 false accepts per hour rose, alexa 99.8 / 99.0 -> 100 / 100 %, and the
+    gate keeps the other wake words quiet; benchmarks/WAKEWORD.md, 'The mixed pair'). heldout_fold of n_folds:
     the speakers of Speech Commands and EmoDB (and the noise files) in that fold are kept out of
     training to measure false accepts on (-1: none, train on all). run_on: share of real negative windows cut from three real clips
     joined end to end (word after word: the false accepts were where one clip runs into the
@@ -263,6 +268,7 @@ class WakewordConfig:
     random_phrases: int = 500
     lexicon_words: int = 0
     exclude: tuple = ()
+    first_only: tuple = ("wakewords",)
     heldout_fold: int = -1
     n_folds: int = 2
     seed: int = 0
@@ -305,10 +311,13 @@ class WakewordConfig:
             raise ValueError(f"phrase must be 2-60 letters (spaces and apostrophes allowed), got {self.phrase!r}")
         object.__setattr__(self, "phrase", phrase.lower())
         object.__setattr__(self, "channels", tuple(self.channels))
-        object.__setattr__(self, "exclude", tuple(self.exclude))
-        bad = set(self.exclude) - set(NEGATIVE_SOURCES)
-        if bad:
-            raise ValueError(f"exclude names unknown sources {sorted(bad)}: known are {', '.join(NEGATIVE_SOURCES)}")
+        for name in ("exclude", "first_only"):
+            if isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a list of data folders, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+            bad = set(getattr(self, name)) - set(NEGATIVE_SOURCES)
+            if bad:
+                raise ValueError(f"{name} names unknown sources {sorted(bad)}: known are {', '.join(NEGATIVE_SOURCES)}")
         if not 0.5 <= self.window_s <= 3.0:
             raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
         if self.voice_seed < -1 or self.batch_seed < -1:
@@ -364,11 +373,18 @@ class WakewordConfig:
         """The widest SpecAugment mask of model k of the ensemble: its own width, else the last one given."""
         return self.freq_mask_width[min(k, len(self.freq_mask_width) - 1)]
 
+    def member_exclude(self, k: int) -> tuple:
+        """The data folders model k of the ensemble takes no negatives from: exclude, and after the
+        first model first_only too (in NEGATIVE_SOURCES' order)."""
+        left_out = set(self.exclude) | (set(self.first_only) if k > 0 else set())
+        return tuple(s for s in NEGATIVE_SOURCES if s in left_out)
+
     def alone(self, k: int) -> "WakewordConfig":
         """The setting that trains model k of this ensemble by itself, on the same clips and batches:
         the very model trained beside the others (tested)."""
         return replace(self, seed=self.seed + k, models=1, voice_seed=self.voices_seed, batch_seed=self.batches_seed,
-                       shape_norm="all" if self.member_shape_norm(k) else "none", freq_mask_width=(self.member_freq_mask(k),))
+                       shape_norm="all" if self.member_shape_norm(k) else "none", freq_mask_width=(self.member_freq_mask(k),),
+                       exclude=self.member_exclude(k), first_only=())
 
     @property
     def voices_seed(self) -> int:
@@ -509,6 +525,9 @@ class Pools:
         self.run_on, self.repeat = cfg.run_on, cfg.repeat
         self.own = own_recordings(root, cfg.phrase)
         listed = self._real_paths(cfg, root)  # a missing folder is told now, not after minutes of synthesis
+        if cfg.models > 1 and not any(paths for source, paths in listed.items() if source not in cfg.first_only):
+            raise D.DataError(f"the models after the first would have no real speech for negatives under {root}: all of it is in "
+                              f"first_only ({', '.join(cfg.first_only)}; --first-only none gives every model every folder)")
         t0 = time.time()
         names = espeak_voices()
         if not names:
@@ -559,22 +578,47 @@ class Pools:
             srng = np.random.default_rng([cfg.voices_seed, 4])
             self.positive_slow = [stretch(x, srng.uniform(*SLOW_FACTOR)) for x in self.positive]
             self.tts_negative_slow = [stretch(x, srng.uniform(*SLOW_FACTOR)) for x in self.tts_negative]
-        self.real_negative, self.real_words, self.real_counts = [], [], {}
+        self.real_negative, self.real_words, self.real_sources, self.real_counts = [], [], [], {}
         for (source, paths), clips in zip(listed.items(), real):
             self.real_negative += clips
             self.real_words += [what_is_said(source, p) for p in paths]
+            self.real_sources += [source] * len(paths)
             self.real_counts[source] = len(paths)
         self.noises = [v for k, v in sorted(D.noise_bank(root).items())
                        if D.fold_of(speaker_group("background_noise", Path(k)), cfg.n_folds) != cfg.heldout_fold]
-        if not self.real_negative:
-            raise D.DataError(f"no real speech for negatives under {root}")
-        self.words = sorted(set(self.real_words))  # the classes of the which-word head
-        self.said_alike = said_alike(self.real_words)
-        self.real_word_ids = np.array([self.words.index(w) for w in self.real_words], np.int64)
+        self.root = root
+        self._index_real()
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}; {self.paused['paused_positives']} with a pause), "
             f"{len(self.tts_negative)} TTS negatives ({len(self.confusable_texts)} confusable texts; "
             f"{self.paused['paused_negatives']} with a pause), {len(self.real_negative)} real negative clips {self.real_counts}, "
             f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
+
+    def _index_real(self) -> None:
+        """What is derived from the real clips: the which-word head's classes, each clip's class, the
+        clips saying the same as each, the CTC targets (made again when asked)."""
+        if not self.real_negative:
+            raise D.DataError(f"no real speech for negatives under {self.root}")
+        self.words = sorted(set(self.real_words))  # the classes of the which-word head
+        self.said_alike = said_alike(self.real_words)
+        self.real_word_ids = np.array([self.words.index(w) for w in self.real_words], np.int64)
+        self._phones = None
+
+    def without(self, sources: tuple) -> "Pools":
+        """These pools without the real clips of `sources` (the synthesized clips and the noise
+        shared): the very pools a training that excludes them would make (tested)."""
+        if not set(sources) & set(self.real_counts):
+            return self
+        out = copy.copy(self)
+        keep = [i for i, s in enumerate(self.real_sources) if s not in sources]
+        if not keep:
+            raise D.DataError(f"without {', '.join(sorted(set(sources)))} no real speech is left for negatives under {self.root} "
+                              "(the models after the first leave out --first-only's folders)")
+        out.real_negative = [self.real_negative[i] for i in keep]
+        out.real_words = [self.real_words[i] for i in keep]
+        out.real_sources = [self.real_sources[i] for i in keep]
+        out.real_counts = {s: n for s, n in self.real_counts.items() if s not in sources}
+        out._index_real()
+        return out
 
     def _real_paths(self, cfg: WakewordConfig, root: Path) -> dict:
         """{source: sorted paths} of the real negative clips: all of each source folder but the
@@ -819,7 +863,7 @@ class _Member:
         from .nets import TCResNet
 
         torch.manual_seed(seed)
-        self.seed, self.cfg = seed, cfg
+        self.seed, self.cfg, self.pools = seed, cfg, pools
         self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         k = seed - cfg.seed  # its place in the ensemble (0: the gate)
         self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.member_shape_norm(k))
@@ -887,9 +931,11 @@ class _Member:
 
 
 def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
-    """Train cfg.models models (seeds seed, seed+1, ...) side by side on one stream of batches (those
-    of cfg's batch seed), each as it would train alone on them, on `pools` (else the clips of cfg's
-    voice seed, synthesized or read from the cache). Returns ([nets], pools, [histories], frontend, aug)."""
+    """Train cfg.models models (seeds seed, seed+1, ...) side by side on the batches of cfg's batch
+    seed, each as it would train alone on them, on `pools` (else the clips of cfg's voice seed,
+    synthesized or read from the cache). The models that leave out cfg.first_only's real clips
+    draw their batches from those pools without them, a stream of their own, made beside the
+    first. Returns ([nets], [each net's pools], [histories], frontend, aug)."""
     import torch
 
     from .kws import _prefetch
@@ -899,14 +945,23 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     frontend, aug = LogMel(), AugmentConfig(speed=(0.85, 1.15), snr_db=(0.0, 25.0), noise_p=0.7, reverb_p=0.4, channel_p=cfg.channel,
                                  eq_p=cfg.eq)
     steps = cfg.epochs * -(-(cfg.positives + cfg.negatives) // cfg.batch)
-    members = [_Member(cfg.seed + k, cfg, pools, frontend.cfg.n_mels, steps) for k in range(cfg.models)]
+    left_out = list(dict.fromkeys(cfg.member_exclude(k) for k in range(cfg.models)))  # each stream's left-out folders
+    feeds = [pools.without(ex) for ex in left_out]
+    members = []
+    for k in range(cfg.models):
+        m = _Member(cfg.seed + k, cfg, feeds[left_out.index(cfg.member_exclude(k))], frontend.cfg.n_mels, steps)
+        m.feed = left_out.index(cfg.member_exclude(k))
+        members.append(m)
     for epoch in range(cfg.epochs):
         t0, n, sums = time.time(), 0, np.zeros((len(members), 2))
         for m in members:
             m.net.train()
-        for x, y, *aux, hard in _prefetch(epoch_batches(pools, cfg, epoch, frontend, aug)):
-            sums += [m.step(m.with_hard(x, hard, pools, frontend, aug), y, *aux) for m in members]
-            n += len(y)
+        streams = [_prefetch(epoch_batches(p, cfg, epoch, frontend, aug)) for p in feeds]
+        for batches in zip(*streams):  # (every stream has the same number of batches)
+            sums += [m.step(m.with_hard(x, hard, m.pools, frontend, aug), y, *aux) for m in members for x, y, *aux, hard in [batches[m.feed]]]
+            n += len(batches[0][1])
+        for s in streams:
+            s.close()
         seconds = round(time.time() - t0, 1)
         for m, (total, correct) in zip(members, sums):
             m.history.append({"epoch": epoch + 1, "loss": round(total / n, 4), "train_acc": round(correct / n, 4), "seconds": seconds})
@@ -915,23 +970,23 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
         losses = ", ".join(f"{total / n:.3f}" for total, _ in sums)
         accs = ", ".join(f"{correct / n:.3f}" for _, correct in sums)
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {losses} train acc {accs} ({seconds:.0f}s)")
-        if epoch + 1 == cfg.mine_after:
-            t1, stream = time.time(), NegativeStream(pools, cfg.window, frontend)
+        if epoch + 1 == cfg.mine_after:  # each model mines the real speech it trains on
+            t1, negative = time.time(), [NegativeStream(p, cfg.window, frontend) for p in feeds]
             with ThreadPoolExecutor(len(members), initializer=torch.set_num_threads, initargs=(1,)) as threads:  # a model each
-                mined = list(threads.map(lambda m: mine_hard_negatives(m.net, stream, cfg), members))
+                mined = list(threads.map(lambda m: mine_hard_negatives(m.net, negative[m.feed], cfg), members))
             for m, (hard, found) in zip(members, mined):
                 m.hard, m.hard_features = hard, None
                 m.history[-1]["hard_negatives"] = found
-            log(f"hard negatives: {', '.join(str(len(m.hard)) for m in members)} windows mined from the {len(stream.hops)} windows "
-                f"of real speech ({stream.hours:.2f} h) ({time.time() - t1:.0f}s)")
-            del stream
+            log(f"hard negatives: {', '.join(str(len(m.hard)) for m in members)} windows mined from the "
+                + " and ".join(f"{len(s.hops)} windows of real speech ({s.hours:.2f} h)" for s in negative) + f" ({time.time() - t1:.0f}s)")
+            del negative
     for m in members:
         if m.snapshots:
             torch.set_rng_state(m.rng_state)
-            _average_weights(m.net, m.snapshots, lambda: _prefetch(epoch_batches(pools, cfg, cfg.epochs, frontend, aug)), m.gen,
+            _average_weights(m.net, m.snapshots, lambda: _prefetch(epoch_batches(m.pools, cfg, cfg.epochs, frontend, aug)), m.gen,
                              m.freq_mask_width)
             log(f"seed {m.seed}: weights averaged over the last {len(m.snapshots)} epochs, BatchNorm statistics recomputed")
-    return [m.net.eval() for m in members], pools, [m.history for m in members], frontend, aug
+    return [m.net.eval() for m in members], [m.pools for m in members], [m.history for m in members], frontend, aug
 
 
 def _average_weights(net, snapshots: list, batches, gen, freq_mask_width: int) -> None:
@@ -1008,13 +1063,13 @@ def build_members(outs: list, cfg: WakewordConfig, root: Path, log=print, pools:
     given = pools is not None
     pools = pools or Pools(cfg, root, log)  # before the clock starts: the train step's seconds are training alone
     t0 = time.time()
-    nets, pools, histories, frontend, aug = train(cfg, root, log, pools)
+    nets, fed, histories, frontend, aug = train(cfg, root, log, pools)
     seeds = [cfg.seed + k for k in range(cfg.models)]
     steps = [*([] if given else [{"step": "synthesize", "voice_seed": cfg.voices_seed, "seconds": round(pools.tts_seconds, 1)}]),
              {"step": "train", "seeds": seeds, "voice_seed": cfg.voices_seed, "batch_seed": cfg.batches_seed,
-              "seconds": round(time.time() - t0, 1), "histories": histories}]
-    for out, net, seed in zip(outs, nets, seeds):
-        steps += export_member(Path(out), net, cfg, seed, pools, frontend, aug)
+              "seconds": round(time.time() - t0, 1), "real_negative_clips": [p.real_counts for p in fed], "histories": histories}]
+    for out, net, seed, own in zip(outs, nets, seeds, fed):  # each calibrated on windows of the clips it trained on
+        steps += export_member(Path(out), net, cfg, seed, own, frontend, aug)
     return steps, pools
 
 

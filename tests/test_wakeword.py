@@ -260,6 +260,28 @@ def test_specaugment_mask_widths_are_one_for_all_or_one_per_model():
             WakewordConfig(phrase="hey edge", freq_mask_width=bad)
 
 
+def test_first_only_folders_are_left_out_by_every_model_but_the_first():
+    """first_only: data folders whose real clips only the first model (the gate) takes as negatives;
+    model k alone leaves out exclude's folders and, after the first, first_only's."""
+    from export.wakeword import WakewordConfig
+
+    cfg = WakewordConfig(phrase="hey edge", models=3, exclude=["emodb"])
+    assert cfg.first_only == ("wakewords",) and [cfg.member_exclude(k) for k in range(3)] == [
+        ("emodb",), ("emodb", "wakewords"), ("emodb", "wakewords")]
+    assert [(c.exclude, c.first_only, c.models) for c in (cfg.alone(k) for k in range(2))] == [
+        (("emodb",), (), 1), (("emodb", "wakewords"), (), 1)]
+    none = WakewordConfig(phrase="hey edge", first_only=[])
+    assert [none.member_exclude(k) for k in range(2)] == [(), ()]
+    from export.cli import parser, wakeword_config
+
+    given = {opt: wakeword_config(parser().parse_args(["wakeword", "hey edge", "-o", "x.onnx", *opt.split()])).first_only
+             for opt in ("", "--first-only none", "--first-only wakewords,emodb")}
+    assert given == {"": ("wakewords",), "--first-only none": (), "--first-only wakewords,emodb": ("wakewords", "emodb")}
+    for bad, message in ((["radio"], "first_only names unknown sources"), ("wakewords", "first_only must be a list")):
+        with pytest.raises(ValueError, match=message):
+            WakewordConfig(phrase="hey edge", first_only=bad)
+
+
 def test_slow_draws_come_from_the_slowed_clips():
     """With slow = s, about s of the positive windows hold the slowed copy of a synthesized clip."""
     from types import SimpleNamespace
@@ -352,7 +374,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
 
     cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=64, negatives=64, batch=32, espeak_voices=6,
                          piper_voices=2, kokoro_voices=2, hibari_voices=40, confusables=4, confusable_voices=1, random_phrases=6,
-                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=16,
+                         lexicon_words=1500, exclude=("speech_commands", "emodb"), first_only=(), calibration_windows=16,
                          ctc_weight=0.3, ctc_batch=8,  # the phonetic head trains beside it and is not exported
                          verify=True)  # --verify: pocketsphinx's second opinion asked for in the metadata
     out = tmp_path / "hey_edge.onnx"
@@ -394,7 +416,9 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     the first one's voices (synthesized once) and batches, each the very model trained alone on them
     (the first with the mean spectrum taken out, the second without: shape_norm "first"; SpecAugment
     masks of up to 6 and 2 mel bands), hard
-    negatives mined by each for itself after the first epoch (from a short stream, for time)."""
+    negatives mined by each for itself after the first epoch (from a short stream, for time); the
+    other phrases' recordings (first_only "wakewords") among the first model's real negatives only,
+    the second drawing its batches from the other real clips (here EmoDB alone)."""
     from types import SimpleNamespace
 
     import onnxruntime as ort
@@ -409,8 +433,12 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     monkeypatch.setattr(wakeword, "NegativeStream", lambda pools, *a: stream(SimpleNamespace(real_negative=pools.real_negative[:150]), *a))
     cfg = WakewordConfig(phrase="hey edge", epochs=2, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
-                         lexicon_words=1500, exclude=("speech_commands", "emodb"), calibration_windows=8, models=2,
+                         lexicon_words=1500, exclude=("speech_commands",), calibration_windows=8, models=2,
                          ctc_weight=0.3, ctc_batch=8, shape_norm="first", freq_mask_width=[6, 2])
+    assert cfg.first_only == ("wakewords",), "the default"
+    from export.data import AUDIO_SUFFIXES
+
+    emodb = sum(p.suffix.lower() in AUDIO_SUFFIXES for p in (data_root / "emodb").rglob("*"))
     kept = [tmp_path / f"kept{k}.onnx" for k in (0, 1)]
     from export import nets
 
@@ -427,6 +455,8 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     assert (last["step"], last["models"], last["seeds"]) == ("mean_of_models", 2, [0, 1])
     trained = [s for s in record["steps"] if s["step"] == "train"]
     assert [(s["seeds"], s["voice_seed"], s["batch_seed"]) for s in trained] == [([0, 1], 0, 0)]
+    assert trained[0]["real_negative_clips"] == [{"emodb": emodb, "wakewords": 1484}, {"emodb": emodb}]
+    assert record["data"]["real_negative_clips"] == {"emodb": emodb, "wakewords": 1484}
     assert len(trained[0]["histories"]) == 2
     mined = [h[0]["hard_negatives"] for h in trained[0]["histories"]]
     assert all(m["windows"] > 0 for m in mined) and mined[0] != mined[1], mined
@@ -434,10 +464,12 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
         alone = WakewordConfig(**record["train_config"]).alone(k)
+        assert (alone.exclude, alone.first_only) == ((("speech_commands",), ("speech_commands", "wakewords"))[k], ())
         widths.clear()
         build_members([m], alone, data_root, log=lambda *_: None)
         assert set(widths) == {(6, 2)[k]}
         assert m.read_bytes() == kept[k].read_bytes(), "trained beside another model, a model is the one trained alone"
+        # (the second: its real clips taken out of the shared pools are those a training without wakewords reads)
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
     # exact int8 arithmetic: onnxruntime fuses the quantized ops of the main graph, not those inside the gate's branch
     exact = session_options(1, exact_int8=True)
@@ -550,6 +582,7 @@ def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_
     (["wakeword", "", "-o", "x.onnx"], "phrase"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--gate", "1"], "gate"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--exclude", "radio"], "unknown sources"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--first-only", "radio"], "first_only names unknown sources"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--data", "/nonexistent/data"], "not found"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--ctc-weight", "-1"], "ctc_weight"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--accents", "1.5"], "accents must be in [0, 1]"),
@@ -562,6 +595,15 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_models_after_the_first_without_real_negatives_is_one_line(tmp_path, data_root):
+    """Every folder but first_only's excluded: told before any synthesis, in one line."""
+    r = subprocess.run([sys.executable, "-m", "export.cli", "wakeword", "hey edge", "-o", "x.onnx", "--data", str(data_root),
+                        "--exclude", "speech_commands,emodb"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "the models after the first would have no real speech" in r.stderr and "--first-only none" in r.stderr
     assert not (tmp_path / "x.onnx").exists()
 
 
@@ -1048,7 +1090,7 @@ def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(mon
 
     monkeypatch.setattr(T, "synthesize", lambda text, voice: np.zeros(1600, np.float32))  # the draws, not the audio
     small = dict(espeak_voices=4, piper_voices=2, kokoro_voices=6, hibari_voices=2, confusables=4, random_phrases=20,
-                 lexicon_words=1500, exclude=("speech_commands", "emodb"))
+                 lexicon_words=1500, exclude=("speech_commands", "emodb"), first_only=())
     pools = {k: Pools(WakewordConfig("hey edge", kokoro_negatives=k, pause=0, **small), data_root, log=lambda *_: None) for k in (True, False)}
     assert pools[True].negative_voice_counts["kokoro"] > 0
     assert "kokoro" not in pools[False].negative_voice_counts and pools[False].voice_counts["kokoro"] == 6
