@@ -857,13 +857,13 @@ class _Member:
     schedule, SpecAugment generator and its own state of torch's global generator (which dropout
     draws from), swapped in for its steps: a model trained beside others is the model trained alone."""
 
-    def __init__(self, seed: int, cfg: WakewordConfig, pools: Pools, n_mels: int, steps: int):
+    def __init__(self, seed: int, cfg: WakewordConfig, pools: Pools, n_mels: int, steps: int, feed: int = 0):
         import torch
 
         from .nets import TCResNet
 
         torch.manual_seed(seed)
-        self.seed, self.cfg, self.pools = seed, cfg, pools
+        self.seed, self.cfg, self.pools, self.feed = seed, cfg, pools, feed  # feed: which stream of batches it trains on
         self.loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         k = seed - cfg.seed  # its place in the ensemble (0: the gate)
         self.net = TCResNet(2, n_mels, cfg.channels, cfg.kernel, shape_norm=cfg.member_shape_norm(k))
@@ -949,17 +949,18 @@ def train(cfg: WakewordConfig, root: Path, log=print, pools: Pools = None):
     feeds = [pools.without(ex) for ex in left_out]
     members = []
     for k in range(cfg.models):
-        m = _Member(cfg.seed + k, cfg, feeds[left_out.index(cfg.member_exclude(k))], frontend.cfg.n_mels, steps)
-        m.feed = left_out.index(cfg.member_exclude(k))
-        members.append(m)
+        feed = left_out.index(cfg.member_exclude(k))
+        members.append(_Member(cfg.seed + k, cfg, feeds[feed], frontend.cfg.n_mels, steps, feed))
     for epoch in range(cfg.epochs):
         t0, n, sums = time.time(), 0, np.zeros((len(members), 2))
         for m in members:
             m.net.train()
         streams = [_prefetch(epoch_batches(p, cfg, epoch, frontend, aug)) for p in feeds]
-        for batches in zip(*streams):  # (every stream has the same number of batches)
-            sums += [m.step(m.with_hard(x, hard, m.pools, frontend, aug), y, *aux) for m in members for x, y, *aux, hard in [batches[m.feed]]]
-            n += len(batches[0][1])
+        for batches in zip(*streams):  # (every stream has the same number of batches, and the same labels)
+            for i, m in enumerate(members):
+                x, y, *aux, hard = batches[m.feed]
+                sums[i] += m.step(m.with_hard(x, hard, m.pools, frontend, aug), y, *aux)
+            n += len(y)
         for s in streams:
             s.close()
         seconds = round(time.time() - t0, 1)
