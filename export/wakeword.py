@@ -571,7 +571,6 @@ class Pools:
             self.tts_negative = _synthesize_all(neg_jobs) + paused_negative
             real = read.result()  # (its seconds, if any are left to wait, count as synthesis in the record)
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs] + paused_texts
-        self._phones = None
         self.tts_seconds = time.time() - t0
         self.slow = cfg.slow
         if cfg.slow > 0:  # a slowed copy of every synthesized clip, drawn instead of it in `slow` of the draws
