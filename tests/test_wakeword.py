@@ -578,6 +578,45 @@ def test_a_gated_mean_runs_the_others_only_where_the_first_hears_the_phrase(tmp_
         mean_of_models(members, tmp_path / "bad.onnx", gate=1.0)
 
 
+def test_pair_rules_replay_is_what_the_pipeline_gives(tmp_path, data_root):
+    """benchmarks.pair_rules records both members' logits once and replays a rule of joining them
+    through idle hops, smoothing and the VAD's closures: for the first model alone, the plain mean
+    and the gated mean it gives the smoothed scores that the streaming pipeline gives the model
+    (or merged graph) itself. Two affine members, with the shipped alexa's metadata; real speech."""
+    import onnx
+
+    from benchmarks.pair_rules import LogitRecorder, plain_pair, replay, rules
+    from benchmarks.wakeword import score_series
+    from edge.audio import load_audio
+    from edge.model import resolve
+    from export.ensemble import mean_of_models
+
+    meta = onnx.load(str(resolve("alexa"))).metadata_props
+    members = [tmp_path / f"m{k}.onnx" for k in range(2)]
+    for path, w, b in zip(members, ([0.0, 1.0], [0.0, -0.5]), ([0.0, 8.0], [0.0, -3.0])):
+        _affine_model(path, w, b)
+        m = onnx.load(str(path))
+        m.metadata_props.extend(meta)
+        onnx.save(m, str(path))
+    gap = np.zeros(8_000, np.float32)
+    files = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[:3] + sorted((data_root / "speech_commands").rglob("*.flac"))[:6]
+    audio = np.concatenate([np.concatenate([gap, load_audio(f), gap]) for f in files])
+    rec = LogitRecorder(tmp_path / "pair.onnx", plain_pair(members, tmp_path / "pair.onnx")).run(audio)
+    assert 0 < rec["ran"].sum() < len(rec["ran"]), "the VAD closes between the clips"
+    mean_of_models(members, tmp_path / "gated.onnx", gate=0.05)
+    mean_of_models(members, tmp_path / "mean.onnx")
+    spec = Model(str(members[0])).spec
+    assert spec.idle_stride == 2
+    for rule, path in (("first alone", members[0]), ("mean", tmp_path / "mean.onnx"), ("gated mean 0.05", tmp_path / "gated.onnx")):
+        times, want = score_series(Model(str(path)), audio, "alexa")
+        got = replay(rec, rules()[rule], spec.smoothing, spec.idle_stride, spec.idle_below)
+        np.testing.assert_array_equal(times, rec["times"])
+        np.testing.assert_allclose(got, want, atol=1e-5, err_msg=rule)
+        assert (want > 0.6).any(), f"{rule}: some scores over the threshold"
+        if rule == "first alone":  # idle hops and the gate take part
+            assert ((want > 0) & (want < 0.05)).any()
+
+
 @pytest.mark.parametrize("args, message", [
     (["wakeword", "", "-o", "x.onnx"], "phrase"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--gate", "1"], "gate"),
