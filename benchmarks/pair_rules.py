@@ -198,7 +198,12 @@ def main(argv=None) -> int:
             members = [model_path(folder, kw, f, 0), model_path(folder, kw, f, 1)]
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "pair.onnx"
-                recorder = LogitRecorder(path, plain_pair(members, path))
+                try:
+                    recorder = LogitRecorder(path, plain_pair(members, path))
+                except Exception as e:  # onnx and onnxruntime raise their own types for a file that is no such model
+                    print(f"error: {members[0]}, {members[1].name}: not a pair of two-label wake-word models "
+                          f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__})", file=sys.stderr)
+                    return 2
                 paths = heldout_paths(root, f, FOLDS)
                 parts = [read_audio(p) for p in paths]
                 recs[f] = {"clips": [recorder.run(x) for x in clips], "stream": recorder.run(np.concatenate(parts)),

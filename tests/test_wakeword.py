@@ -617,6 +617,20 @@ def test_pair_rules_replay_is_what_the_pipeline_gives(tmp_path, data_root):
             assert ((want > 0) & (want < 0.05)).any()
 
 
+def test_pair_rules_tool_bad_input_is_one_line(tmp_path, data_root):
+    (tmp_path / "models").mkdir()
+    base = [sys.executable, "-m", "benchmarks.pair_rules", "--data", str(data_root), "--keywords", "alexa"]
+    root = Path(__file__).resolve().parents[1]
+    for args, message in ((["--dir", str(tmp_path / "none")], "not trained yet"), (["--dir", str(tmp_path), "--keywords", "radio"], "unknown 'radio'")):
+        r = subprocess.run(base + args, capture_output=True, text=True, cwd=root)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+    for name in ("alexa_f0.onnx", "alexa_f0_m1.onnx", "alexa_f1.onnx", "alexa_f1_m1.onnx"):
+        (tmp_path / "models" / name).write_bytes(b"not a model")
+    r = subprocess.run(base + ["--dir", str(tmp_path)], capture_output=True, text=True, cwd=root)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a pair of two-label wake-word models" in r.stderr, r.stderr
+    assert not (tmp_path / "pair_rules.json").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["wakeword", "", "-o", "x.onnx"], "phrase"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--gate", "1"], "gate"),
