@@ -64,7 +64,7 @@ def rules() -> dict:
 
 def plain_pair(members: list, out: Path) -> list:
     """Merge `members` ungated into `out` with each member's logits as a further output; returns
-    the output names [mean, member 0, member 1]."""
+    those outputs' names, in the members' order."""
     import onnx
     from onnx import helper
 
@@ -73,8 +73,8 @@ def plain_pair(members: list, out: Path) -> list:
     mean_of_models(members, out)
     m = onnx.load(str(out))
     mean = next(n for n in m.graph.node if n.op_type == "Mean")  # its inputs: the members' logits (names compacted)
-    names = [m.graph.output[0].name] + list(mean.input)
-    for n in names[1:]:
+    names = list(mean.input)
+    for n in names:
         m.graph.output.append(helper.make_tensor_value_info(n, m.graph.output[0].type.tensor_type.elem_type, None))
     onnx.save(m, str(out))
     return names
@@ -82,7 +82,8 @@ def plain_pair(members: list, out: Path) -> list:
 
 class LogitRecorder:
     """Runs the pair's plain merged graph in the streaming pipeline (every hop) and keeps, per hop,
-    whether the model ran (the VAD gate open) and each member's logit difference."""
+    whether the model ran (the VAD gate open) and each member's logit difference; `names`: the
+    members' outputs (plain_pair)."""
 
     def __init__(self, path: Path, names: list):
         from edge.model import Model
@@ -97,7 +98,7 @@ class LogitRecorder:
 
         def scores_of_features(features):
             outs = model.session.run(names, model.feed(features))
-            inner.last = [float(o.reshape(-1)[inner.wake] - o.reshape(-1)[1 - inner.wake]) for o in outs[1:]]
+            inner.last = [float(o.reshape(-1)[inner.wake] - o.reshape(-1)[1 - inner.wake]) for o in outs]
             return np.array([[0.5, 0.5]], np.float32)
 
         self.model.scores_of_features = scores_of_features
@@ -108,7 +109,7 @@ class LogitRecorder:
 
         p = StreamingPipeline(self.model, self.config)
         n = len(audio) // HOP
-        times, ran, d = np.empty(n), np.zeros(n, bool), np.zeros((len(self.names) - 1, n), np.float32)
+        times, ran, d = np.empty(n), np.zeros(n, bool), np.zeros((len(self.names), n), np.float32)
         for i in range(n):
             before = p.hops_scored
             p.process(audio[i * HOP:(i + 1) * HOP])
@@ -168,15 +169,17 @@ def measure_rules(recs: dict, settings: tuple, threshold: float) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.pair_rules", description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", required=True, help="a benchmark folder trained with --train --models 2")
-    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--data", help="data root (default: $EDGE_DATA or ../shared/data)")
     ap.add_argument("--keywords", default=",".join(KEYWORDS))
     ap.add_argument("--other", action="store_true", help="also count each rule's events on the other phrases' recordings")
     a = ap.parse_args(argv)
+    from export.data import DataError, data_root
     from export.wakeword import heldout_paths
 
-    root, folder = Path(a.data).resolve(), Path(a.dir)
-    if not root.is_dir():
-        print(f"error: data folder not found: {root}", file=sys.stderr)
+    try:
+        root, folder = data_root(a.data), Path(a.dir)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     keywords = [k for k in a.keywords.split(",") if k]
     unknown = [k for k in keywords if k not in KEYWORDS]
