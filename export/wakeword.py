@@ -504,8 +504,8 @@ def _synthesize_all(jobs: list) -> list:
     """[(text, voice)] -> [audio], two engines at a time (each call is a subprocess or releases the
     GIL). A job drawn twice is synthesized once: the two draws sit side by side in the list (a
     confusable word said by six random voices), so both threads would synthesize it before either
-    had cached it, and Piper's sampling noise differs from call to call: the first training of a
-    phrase then held two renderings where every later one, reading the cache, holds one."""
+    had cached it (the same clip since Piper's noise comes from its voice and text, tts.Piper.speak;
+    before, the first training of a phrase held two renderings where every later one held one)."""
     from .tts import synthesize
 
     unique = list(dict.fromkeys(jobs))

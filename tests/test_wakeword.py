@@ -807,6 +807,78 @@ def test_neural_voices_speak_the_phrase_at_16k(tmp_path, monkeypatch):
     assert np.array_equal(T.synthesize("view glass", voices[2]), clips[2])  # read back from the cache
 
 
+def test_piper_clip_comes_from_its_voice_and_text_alone():
+    """Piper's VITS graph drew its sampling noises with onnxruntime's random op, seeded once a
+    session: one voice and text gave another clip at every call. Now the noises come from the voice
+    and the text: two engines called in other orders give the same clips, another text or voice
+    another clip, and a first draw too short for the graph is drawn again to the same clip."""
+    import export.tts as T
+
+    a, b = T.Voice("piper", "0.667:0.8", 100), T.Voice("piper", "0.667:0.8", 90)
+    first, second = T.Piper(), T.Piper()
+    x = [first.speak("view glass", a), first.speak("view glass", a), first.speak("smart mirror", a), first.speak("view glass", b)]
+    y = [second.speak("view glass", b), second.speak("smart mirror", a), second.speak("view glass", a)]
+    assert np.array_equal(x[0], x[1]) and np.array_equal(x[0], y[2]) and np.array_equal(x[2], y[1]) and np.array_equal(x[3], y[0])
+    assert not (len(x[0]) == len(x[3]) and np.allclose(x[0], x[3])) and len(x[2]) != len(x[0])
+    short = T.Piper()
+    short.noise_frames_per_id = 0.01  # far too few numbers: the graph asks again with more
+    assert np.array_equal(short.speak("view glass", a), x[0])
+
+
+def test_a_phrase_trained_twice_from_an_empty_voice_cache_gives_the_same_model(tmp_path, data_root, monkeypatch):
+    """The same phrase and settings, trained on a machine without the voice cache, then again from
+    another empty cache in the same process (Piper's session made once, its state advanced by the
+    first run): the same clips and the same model, byte for byte."""
+    from types import SimpleNamespace
+
+    import soundfile as sf
+
+    import export.tts as T
+    from export import wakeword
+    from export.wakeword import WakewordConfig, build_members
+
+    stream = wakeword.NegativeStream
+    monkeypatch.setattr(wakeword, "NegativeStream", lambda pools, *a: stream(SimpleNamespace(real_negative=pools.real_negative[:60]), *a))
+    cfg = WakewordConfig(phrase="hey edge", epochs=1, positives=16, negatives=16, batch=16, espeak_voices=2, piper_voices=4,
+                         kokoro_voices=0, hibari_voices=2, confusables=2, confusable_voices=2, random_phrases=2, lexicon_words=1500,
+                         exclude=("speech_commands", "wakewords"), first_only=(), calibration_windows=4, ctc_batch=4, models=1)
+    models = []
+    for run in ("first", "second"):
+        monkeypatch.setattr(T, "CACHE", tmp_path / run)
+        models.append(tmp_path / f"{run}.onnx")
+        build_members([models[-1]], cfg, data_root, log=lambda *_: None)
+    clips = [{p.name: sf.read(p, dtype="float32")[0] for p in (tmp_path / run).glob("*.wav")} for run in ("first", "second")]
+    assert len(clips[0]) > 20 and clips[0].keys() == clips[1].keys()  # (a float WAV's PEAK chunk holds the time it was written)
+    assert all(np.array_equal(x, clips[1][name]) for name, x in clips[0].items())
+    assert models[0].read_bytes() == models[1].read_bytes()
+
+
+def test_noise_from_inputs_replaces_random_draws_by_inputs():
+    """noise_from_inputs: a graph's standard normal RandomNormalLike becomes the first numbers of a new
+    input, shaped like the draw's input; a draw with another mean or scale is refused."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    import export.tts as T
+
+    def graph(**attrs):
+        nodes = [helper.make_node("RandomNormalLike", ["x"], ["r"], dtype=TensorProto.FLOAT, **attrs),
+                 helper.make_node("Add", ["x", "r"], ["y"])]
+        g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, "t"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, "t"])])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)])
+
+    model = graph()
+    assert T.noise_from_inputs(model) == ["noise_0"] and not [n for n in model.graph.node if n.op_type == "RandomNormalLike"]
+    onnx.checker.check_model(model)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x, noise = np.ones((2, 3), np.float32), np.arange(10, dtype=np.float32)
+    assert np.array_equal(sess.run(None, {"x": x, "noise_0": noise})[0], x + noise[:6].reshape(2, 3))
+    with pytest.raises(ValueError, match="standard normal"):
+        T.noise_from_inputs(graph(scale=2.0))
+
+
 def test_accents_change_only_the_neural_voices_and_what_they_speak_from(tmp_path, monkeypatch):
     """with_accents names an espeak-ng English accent on a share of the Piper and Kokoro draws and on
     nothing else; an accented voice speaks from that accent's IPA (British: no r in "smart"), and
@@ -1175,8 +1247,8 @@ def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(mon
 
 
 def test_a_job_drawn_twice_is_synthesized_once(monkeypatch):
-    """Piper's clips differ from call to call; two side-by-side draws of one (text, voice), run on
-    the two synthesis threads, must give one clip, the one the cache keeps for later trainings."""
+    """Two side-by-side draws of one (text, voice), run on the two synthesis threads, give one clip
+    made once, the one the cache keeps for later trainings."""
     import export.tts as T
     from export.tts import Voice
     from export.wakeword import _synthesize_all
