@@ -6,7 +6,10 @@ model whose pitch and formants are moved to make new speakers) and, when asked f
 measured no better for wake words), SVOX Pico (pico2wave, Apache-2.0; Debian non-free
 `libttspico-utils`). mbrola voices are non-commercial and are never used.
 
-Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice and text.
+Synthesized clips are cached as WAV under ``~/.cache/edge-tts`` keyed by voice and text. Every
+engine gives one clip for a voice and a text, whatever was synthesized before and on which
+thread (Piper's sampling noises are drawn from a generator seeded by them: Piper.speak), so a
+phrase's first training on a machine without the cache repeats itself.
 """
 from __future__ import annotations
 
