@@ -283,9 +283,10 @@ class Piper(_Neural):
         feed = {"input": ids, "input_lengths": np.array([ids.shape[1]], np.int64),
                 "scales": np.array([noise, 100.0 / voice.rate, noise_w], np.float32)}
         # the sampling noises come from the voice and the text alone: the same clip on every machine,
-        # in every order of calls and threads. The draws hold 192 numbers (the prior's channels) for up
-        # to noise_frames_per_id (4) frames an id at the voice's speed (about 1.5 were used at half speed); a graph that asks
-        # for more runs again on longer draws, whose first numbers, and so the clip, are the same.
+        # in every order of calls and threads. The draws hold 192 numbers (the prior's channels) for
+        # noise_frames_per_id frames an id at the voice's speed (about 1.5 were used at half speed);
+        # a graph that asks for more runs again on longer draws, whose first numbers, and so the
+        # clip, are the same.
         seed = int(hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:16], 16)
         size = max(1, int(192 * self.noise_frames_per_id * ids.shape[1] * -(-100 // voice.rate)))
         while True:
@@ -294,7 +295,7 @@ class Piper(_Neural):
                                                    for k, n in enumerate(noises)}})[0].ravel()
                 break
             except Exception as e:  # onnxruntime's own type; its message names the node that failed
-                if size >= 1 << 26 or "noise_" not in str(e):
+                if size >= 1 << 24 or not any(f"{n}_reshape" in str(e) for n in noises):
                     raise
                 size *= 4
         g = np.gcd(SAMPLE_RATE, rate)
