@@ -113,10 +113,14 @@ def pico_voices(rng: np.random.Generator, n: int) -> list:
                   int(rng.integers(70, 151))) for _ in range(n)]
 
 
+def clip_digest(text: str, voice: Voice) -> str:
+    """The hex digest that names a (text, voice) clip: its cache file, and Piper's noise seed."""
+    return hashlib.sha256(repr((voice, text)).encode()).hexdigest()
+
+
 def synthesize(text: str, voice: Voice) -> np.ndarray:
     """16 kHz mono float32 of `text` spoken by `voice`, trimmed of leading/trailing silence."""
-    key = hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:24]
-    path = CACHE / f"{key}.wav"
+    path = CACHE / f"{clip_digest(text, voice)[:24]}.wav"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.wav")  # beside it: the rename is atomic
@@ -226,7 +230,8 @@ def noise_from_inputs(model) -> list:
     the first numbers of a new float input each, in place; the new inputs' names. onnxruntime seeds
     a random op once per session, so a clip drawn with it depends on every call the session made
     before (and, with two synthesis threads, on which ran first): Piper's VITS graph draws its two
-    sampling noises so, and gave another clip of one voice and text at every call."""
+    sampling noises so, and gave another clip of one voice and text at every call. Input NAME is
+    reshaped by a node named NAME_reshape, which onnxruntime's error names when NAME is too short."""
     from onnx import TensorProto, helper
 
     graph, names = model.graph, []
@@ -287,7 +292,7 @@ class Piper(_Neural):
         # noise_frames_per_id frames an id at the voice's speed (about 1.5 were used at half speed);
         # a graph that asks for more runs again on longer draws, whose first numbers, and so the
         # clip, are the same.
-        seed = int(hashlib.sha256(repr((voice, text)).encode()).hexdigest()[:16], 16)
+        seed = int(clip_digest(text, voice)[:16], 16)
         size = max(1, int(192 * self.noise_frames_per_id * ids.shape[1] * -(-100 // voice.rate)))
         while True:
             try:
