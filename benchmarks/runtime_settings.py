@@ -1,5 +1,5 @@
 """Wake-word models already trained, measured under other runtime settings written into their
-metadata: hop, smoothing, idle stride (edge.model.ModelSpec). Cross-fitted as benchmarks.wakeword
+metadata: hop, smoothing, idle stride, test-time warps (edge.model.ModelSpec). Cross-fitted as benchmarks.wakeword
 measures (each fold's model on the real clips and on its own fold of the false-accept stream), no
 retraining: the settings change only what the runtime does with the model.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-SETTINGS = ("hop_ms", "smoothing", "idle_stride", "idle_below", "threshold", "refractory_s")
+SETTINGS = ("hop_ms", "smoothing", "idle_stride", "idle_below", "threshold", "refractory_s", "warps", "warp_from")
 
 
 def parse_set(items: list) -> dict:
@@ -31,8 +31,13 @@ def parse_set(items: list) -> dict:
         name, sep, value = item.partition("=")
         if not sep or name not in SETTINGS:
             raise ValueError(f"--set wants NAME=VALUE with NAME one of {', '.join(SETTINGS)}; got {item!r}")
+        if name == "warps":
+            from edge.features import parse_warps
+
+            out[name] = parse_warps(value)
+            continue
         try:
-            out[name] = float(value) if name in ("idle_below", "threshold", "refractory_s") else int(value)
+            out[name] = float(value) if name in ("idle_below", "threshold", "refractory_s", "warp_from") else int(value)
         except ValueError:
             raise ValueError(f"--set {name}: not a number: {value!r}") from None
     return out

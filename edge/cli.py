@@ -29,6 +29,9 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
                    help="while the model hears nothing near an event, it runs only every N-th hop, the hops between keeping "
                         "its last scores (default: the model's own, 2 for a wake word from edge-export; 1 = every hop; "
                         "'nothing near' is a score under the model's idle level, 0.05 where it has none)")
+    p.add_argument("--no-warps", action="store_true",
+                   help="a wake word whose model asks for test-time warps (edge-export's, by default): score the window alone, "
+                        "for a little less CPU and a little less recall")
     p.add_argument("--no-vad", action="store_true", help="score every hop, not only in speech")
     p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
     p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")
@@ -43,7 +46,7 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
 def _config(a) -> StreamConfig:
     return StreamConfig(hop_ms=a.hop_ms, vad=not a.no_vad, vad_mode=a.vad_mode, vad_frame_ms=a.vad_frame_ms,
                         hangover_ms=a.hangover_ms, threshold=a.threshold, smoothing=a.smoothing, refractory_s=a.refractory,
-                        verify=not a.no_verify, idle_stride=a.idle_stride)
+                        verify=not a.no_verify, idle_stride=a.idle_stride, warps=not a.no_warps)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -167,3 +167,55 @@ class StreamingLogMel:
             self.buf[:, :-new] = self.buf[:, new:]
             self.buf[:, -new:] = self.logmel.from_power(self.logmel.power_of_frames(np.asarray(window, np.float32)[index], padded))
         return self.buf
+
+
+WARP_AXES = ("mel", "time")
+
+
+def parse_warps(text: str) -> tuple:
+    """"mel:0.9,time:1.15" -> (("mel", 0.9), ("time", 1.15)); "none" -> () (ValueError if malformed;
+    the axes and factors are checked where they are used)."""
+    if text.strip().lower() == "none":
+        return ()
+    out = []
+    for item in text.split(","):
+        axis, sep, factor = item.strip().partition(":")
+        try:
+            out.append((axis, float(factor)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"warps: want AXIS:FACTOR,... (e.g. mel:0.9,time:1.15) or none, got {item!r}")
+    return tuple(out)
+
+
+class FeatureWarp:
+    """A test-time warp of log-mel features [..., n_mels, frames], by linear interpolation between
+    neighbouring bands or frames (edge values held past the ends).
+
+    ("mel", a): band m takes the level at a times its centre frequency: a > 1 moves formants down,
+    as a longer vocal tract would, a < 1 up. ("time", s): the window's last frame is kept and the
+    frame j before it takes the level j * s frames before it: s > 1 plays faster, s < 1 slower
+    (the pitch and the spectrum are untouched). The runtime averages a wake-word model's outputs
+    over such copies of a window (edge.model.ModelSpec.warps)."""
+
+    def __init__(self, axis: str, factor: float, cfg: LogMelConfig, frames: int):
+        if axis not in WARP_AXES or not 0.5 <= factor <= 2.0:
+            raise ValueError(f"a warp is (one of {WARP_AXES}, a factor in [0.5, 2]), got ({axis!r}, {factor!r})")
+        self.axis, self.factor = axis, float(factor)
+        if axis == "mel":
+            centres = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(cfg.fmax), cfg.n_mels + 2))[1:-1]
+            src = np.interp(centres * factor, centres, np.arange(cfg.n_mels))
+            n = cfg.n_mels
+        else:
+            src = np.maximum(frames - 1 - np.arange(frames)[::-1] * factor, 0.0)
+            n = frames
+        self.lo = np.floor(src).astype(np.intp)
+        self.hi = np.minimum(self.lo + 1, n - 1)
+        self.w = (src - self.lo).astype(np.float32)
+
+    def __call__(self, f: np.ndarray) -> np.ndarray:
+        if self.axis == "mel":
+            w = self.w[:, None]
+            return (f[..., self.lo, :] * (1 - w) + f[..., self.hi, :] * w).astype(np.float32)
+        return (f[..., self.lo] * (1 - self.w) + f[..., self.hi] * self.w).astype(np.float32)

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .features import LogMel, LogMelConfig
+from .features import FeatureWarp, LogMel, LogMelConfig
 
 METADATA_KEY = "edge"
 TASKS = ("commands", "wakeword", "gender", "classify")
@@ -48,6 +48,11 @@ class ModelSpec:
     idle_stride, idle_below: while no foreground label of the last window scored reaches
     idle_below, the model runs only every idle_stride-th hop and a hop between takes the last
     scores, as a wake word is quiet nearly all the time (1: every hop; event models only).
+    warps, warp_from: test-time warps of the log-mel window, each [axis, factor]
+    (edge.features.FeatureWarp: "mel" moves the formants, "time" the speed); when a foreground label
+    of a window scores at least warp_from, the model also runs on each warped copy and the window's
+    scores are the softmax of its outputs averaged over the original and the copies (a voice
+    unlike the training voices is heard as several; empty: none; log-mel event models only).
     """
 
     labels: tuple
@@ -67,6 +72,8 @@ class ModelSpec:
     verify: dict = field(default_factory=dict)
     idle_stride: int = 1
     idle_below: float = 0.0
+    warps: tuple = ()
+    warp_from: float = 0.0
 
     def __post_init__(self):
         if not self.labels or not all(isinstance(x, str) and x for x in self.labels):
@@ -100,6 +107,21 @@ class ModelSpec:
             raise ModelError(f"metadata 'idle_stride' must be an integer >= 1 and 'idle_below' in [0, 1), got {self.idle_stride!r}, {self.idle_below!r}")
         if self.idle_stride > 1 and self.aggregate != "event":
             raise ModelError("metadata 'idle_stride' above 1 is for event models only")
+        try:
+            warps = tuple((str(axis), float(factor)) for axis, factor in self.warps)
+        except (TypeError, ValueError):
+            raise ModelError(f"metadata 'warps' must be a list of [axis, factor] pairs, got {self.warps!r}") from None
+        object.__setattr__(self, "warps", warps)
+        if warps:
+            from .features import WARP_AXES
+
+            bad = [w for w in warps if w[0] not in WARP_AXES or not 0.5 <= w[1] <= 2.0]
+            if bad:
+                raise ModelError(f"metadata 'warps': {list(bad[0])} is not [one of {', '.join(WARP_AXES)}, a factor in [0.5, 2]]")
+            if self.frontend.get("type") != "logmel" or self.extra_inputs or self.aggregate != "event":
+                raise ModelError("metadata 'warps' are for event models of one log-mel input only")
+        if not 0.0 <= self.warp_from < 1.0:
+            raise ModelError(f"metadata 'warp_from' must be in [0, 1), got {self.warp_from!r}")
         if self.verify:
             from .verify import VerifySpec
 
@@ -120,6 +142,10 @@ class ModelSpec:
             del d["verify"]  # as models exported before verification existed
         if d["idle_stride"] == 1:
             del d["idle_stride"], d["idle_below"]  # as models exported before idle hops existed
+        if not d["warps"]:
+            del d["warps"], d["warp_from"]  # as models exported before test-time warps existed
+        else:
+            d["warps"] = [list(w) for w in self.warps]
         return json.dumps(d, sort_keys=True)
 
     @classmethod
@@ -222,6 +248,9 @@ class Model:
             self.extra = [(name, LogMel(LogMelConfig.from_dict(cfg)), rank) for (name, cfg), rank in zip(self.spec.extra_inputs.items(), self._extra_ranks)]
         except (TypeError, ValueError) as e:
             raise ModelError(f"{self.path}: bad front end in its metadata: {e}") from None
+        self.warps = [FeatureWarp(axis, factor, self.frontend.cfg, self.frontend.cfg.n_frames(self.spec.window_samples))
+                      for axis, factor in self.spec.warps]
+        self._foreground = np.array([lab not in self.spec.background for lab in self.spec.labels])
 
     def _check_io(self):
         ins, outs = self.session.get_inputs(), self.session.get_outputs()
@@ -281,13 +310,30 @@ class Model:
             feed[name] = f[:, None] if f.ndim == 3 and rank == 4 else f
         return feed
 
-    def scores_of_features(self, features) -> np.ndarray:
+    def scores_of_features(self, features, warps: bool = True) -> np.ndarray:
         """Probabilities [batch, labels] for front-end output [batch, n_mels, frames] (log-mel
         models) or normalised windows (raw models), as features() makes them (a tuple of them for
         a model of more than one input)."""
+        out = self._outputs(features)
+        probs = self._probabilities(out)
+        if warps and self.warps:
+            rows = np.flatnonzero(probs[:, self._foreground].max(axis=1) >= self.spec.warp_from)
+            if len(rows):  # each such window again, warped, all copies in one batch
+                f = features[rows]
+                copies = self._outputs(np.concatenate([w(f) for w in self.warps]))
+                copies = copies.reshape(len(self.warps), len(rows), -1)
+                if self.spec.output != "logits":
+                    out, copies = np.log(np.maximum(out, 1e-12)), np.log(np.maximum(copies, 1e-12))
+                mean = (out[rows] + copies.sum(axis=0)) / (1 + len(self.warps))
+                probs[rows] = self._probabilities(mean, logits=True)
+        return probs
+
+    def _outputs(self, features) -> np.ndarray:
         out = self.session.run(None, self.feed(features))[0]
-        out = out.reshape(out.shape[0], -1)
-        if self.spec.output == "logits":
+        return out.reshape(out.shape[0], -1)
+
+    def _probabilities(self, out: np.ndarray, logits: bool = None) -> np.ndarray:
+        if logits or (logits is None and self.spec.output == "logits"):
             out = out - out.max(axis=1, keepdims=True)
             out = np.exp(out)
             out /= out.sum(axis=1, keepdims=True)

@@ -32,7 +32,8 @@ class StreamConfig:
     model's own threshold). idle_stride, idle_below: while no foreground label of the last window
     scored reaches idle_below, run the model only every idle_stride-th hop, a hop between taking
     the last scores (None: the model's own; 1 for every hop; idle_below of a model without one:
-    IDLE_BELOW). Event models only: a per-segment model takes every hop."""
+    IDLE_BELOW). Event models only: a per-segment model takes every hop. warps: score with the
+    test-time warps the model asks for (edge.model.ModelSpec.warps; False: the window alone)."""
 
     hop_ms: Optional[int] = None
     vad: bool = True
@@ -45,6 +46,7 @@ class StreamConfig:
     verify: bool = True
     idle_stride: Optional[int] = None
     idle_below: Optional[float] = None
+    warps: bool = True
 
     def __post_init__(self):
         if self.vad_frame_ms not in (10, 20, 30):
@@ -186,7 +188,10 @@ class StreamingPipeline:
         if not self.logmels:
             return self.model.scores(window[None])[0]
         features = tuple(s(window, steps)[None] for s in self.logmels)
-        return self.model.scores_of_features(features[0] if len(features) == 1 else features)[0]
+        features = features[0] if len(features) == 1 else features
+        if not self.config.warps:
+            return self.model.scores_of_features(features, warps=False)[0]
+        return self.model.scores_of_features(features)[0]
 
     def flush(self) -> list:
         """End of stream: report a segment still open. A part hop left over is dropped (no hop ends in it)."""

@@ -114,6 +114,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"written into the model: while the phrase scores under {WakewordConfig.idle_below} the runtime runs the model only every N-th "
                         f"hop, the hops between keeping its last scores (default {WakewordConfig.idle_stride}: about 40%% less CPU, "
                         "recall within one clip of every hop's on the dev phrases; 1 = every hop; benchmarks/WAKEWORD.md, 'Idle hops')")
+    w.add_argument("--warps", metavar="AXIS:F,...",
+                   help="written into the model: where the phrase scores at least "
+                        f"{WakewordConfig.warp_from}, the runtime also scores copies of the window with its formants moved "
+                        "(mel:F) or its speed changed (time:F) and averages them, e.g. mel:0.9,mel:1.1,time:0.87,time:1.15; "
+                        "'none' (the default): off (benchmarks/WAKEWORD.md, 'Test-time warps')")
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) side by side on the same synthesized clips and batches, and "
                         "ship the mean of their scores in one graph (default 2: steadier and more accurate than one; the second "
@@ -291,6 +296,10 @@ def wakeword_config(a):
     from .wakeword import WakewordConfig
 
     given = {k: getattr(a, k) for k in WAKEWORD_OPTIONS if getattr(a, k) is not None}
+    if a.warps is not None:
+        from edge.features import parse_warps
+
+        given["warps"] = parse_warps(a.warps)
     if a.first_only is not None:
         given["first_only"] = () if a.first_only.strip().lower() == "none" else _folders(a.first_only)
     return WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=_folders(a.exclude), heldout_fold=a.heldout_fold, **given)

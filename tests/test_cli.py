@@ -91,6 +91,8 @@ def test_bad_options_are_one_line_too(data_root):
     assert "multiple" in one_line_error(edge("stream", "--hop-ms", "90", clip))
     one_line_error(edge("stream", "--threshold", "7", clip))
     assert "idle_stride" in one_line_error(edge("stream", "--idle-stride", "0", clip))
+    r = edge("stream", "--model", "alexa", "--no-warps", clip)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
 
 
 def test_stdin_with_odd_bytes_and_nothing():

@@ -376,7 +376,8 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
                          piper_voices=2, kokoro_voices=2, hibari_voices=40, confusables=4, confusable_voices=1, random_phrases=6,
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), first_only=(), calibration_windows=16,
                          ctc_weight=0.3, ctc_batch=8,  # the phonetic head trains beside it and is not exported
-                         verify=True)  # --verify: pocketsphinx's second opinion asked for in the metadata
+                         verify=True,  # --verify: pocketsphinx's second opinion asked for in the metadata
+                         warps=(("mel", 0.9), ("time", 1.15)))  # --warps mel:0.9,time:1.15
     out = tmp_path / "hey_edge.onnx"
     record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
     assert out.stat().st_size < 200_000
@@ -384,6 +385,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     assert model.spec.task == "wakeword" and model.labels == ("_background_", "hey edge")
     assert model.spec.window_samples == 24_000
     assert (model.spec.idle_stride, model.spec.idle_below) == (2, 0.05), "idle hops written into the model, kept through the merge"
+    assert model.spec.warps == cfg.warps and model.spec.warp_from == 0.05, "test-time warps written into the model, kept through the merge"
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["data"]["tts_positives"] == record["data"]["tts_positives"] >= 6
     voices = record["data"]["voices"]
@@ -643,6 +645,8 @@ def test_pair_rules_tool_bad_input_is_one_line(tmp_path, data_root):
     (["wakeword", "hey edge", "-o", "x.onnx", "--eq", "1.5"], "eq must be in [0, 1]"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--freq-mask", "30"], "freq_mask_width must be"),
     (["wakeword", "hey edge", "-o", "x.onnx", "--freq-mask", "6,two"], "--freq-mask: want whole numbers"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--warps", "mel"], "AXIS:FACTOR"),
+    (["wakeword", "hey edge", "-o", "x.onnx", "--warps", "pitch:1.1"], "warps must be"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, message):
     r = subprocess.run([sys.executable, "-m", "export.cli", *args], capture_output=True, text=True, cwd=tmp_path)
@@ -1374,3 +1378,76 @@ def test_other_phrases_benchmark_refuses_a_model_that_is_no_wake_word_in_one_lin
     assert main(["--models", str(resolve("commands")), "--data", str(data_root)]) == 2
     err = capsys.readouterr().err
     assert "not a wake-word model" in err and err.count("\n") == 1
+
+
+def test_feature_warps_move_the_formants_or_the_speed():
+    from edge.features import FeatureWarp, LogMelConfig, parse_warps
+
+    cfg, rng = LogMelConfig(), np.random.default_rng(0)
+    f = rng.standard_normal((2, 40, 148)).astype(np.float32)
+    for axis in ("mel", "time"):
+        np.testing.assert_allclose(FeatureWarp(axis, 1.0, cfg, 148)(f), f, atol=1e-6)
+    bump = np.zeros((1, 40, 148), np.float32)
+    bump[0, 20] = 1.0  # one band lit
+    down, up = FeatureWarp("mel", 1.1, cfg, 148)(bump), FeatureWarp("mel", 0.9, cfg, 148)(bump)
+    assert down[0, :, 0].argmax() < 20 < up[0, :, 0].argmax(), "a factor over 1 moves a band down, under 1 up"
+    ramp = np.broadcast_to(np.arange(148, dtype=np.float32), (1, 40, 148))
+    fast = FeatureWarp("time", 2.0, cfg, 148)(ramp)
+    assert fast[0, 0, -1] == 147 and fast[0, 0, -2] == 145 and fast[0, 0, 0] == 0, "the last frame kept, the frame j before it from 2j before"
+    np.testing.assert_allclose(FeatureWarp("time", 0.5, cfg, 148)(ramp)[0, 0, -3:], [146.0, 146.5, 147.0])
+    for bad in (("pitch", 1.1), ("mel", 3.0), ("time", 0.1)):
+        with pytest.raises(ValueError, match="warp"):
+            FeatureWarp(*bad, cfg, 148)
+    assert parse_warps("mel:0.9, time:1.15") == (("mel", 0.9), ("time", 1.15)) and parse_warps("none") == ()
+    for bad in ("mel", "mel:x", "mel:0.9,"):
+        with pytest.raises(ValueError, match="AXIS:FACTOR"):
+            parse_warps(bad)
+
+
+def test_warps_average_the_model_over_warped_copies_only_near_the_phrase(tmp_path, data_root, word_stream):
+    """A model whose metadata asks for warps scores a window by the softmax of its logits averaged
+    over the window and its warped copies, where the plain window gives the phrase at least
+    warp_from, and by the plain window elsewhere; --no-warps (StreamConfig(warps=False)) gives the
+    plain window everywhere. Real speech: Speech Commands words and real people saying alexa."""
+    from benchmarks.runtime_settings import with_settings
+    from edge.audio import load_audio
+    from edge.features import FeatureWarp
+    from edge.model import ModelError, resolve
+
+    warps = (("mel", 0.9), ("time", 1.15))
+    path = with_settings(resolve("alexa"), tmp_path / "alexa.onnx", {"warps": warps, "warp_from": 0.05})
+    plain, warped = Model("alexa"), Model(str(path))
+    assert warped.spec.warps == warps and warped.spec.warp_from == 0.05
+    assert "warps" not in plain.spec.to_json(), "a model without warps keeps the metadata it had"
+    clips = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[:4]
+    audio = np.concatenate([word_stream[0][:80_000]] + [load_audio(c) for c in clips])
+    windows = np.stack([audio[e - 24_000:e] for e in range(24_000, len(audio), 8_000)])
+    f = plain.features(windows)
+    base, got = plain.scores_of_features(f), warped.scores_of_features(f)
+    near = base[:, 1] >= 0.05
+    assert near.any() and (~near).any(), "the test needs windows near the phrase and far from it"
+    np.testing.assert_array_equal(got[~near], base[~near])
+    logits = [plain.session.run(None, plain.feed(g))[0] for g in [f] + [FeatureWarp(a, s, plain.frontend.cfg, 148)(f) for a, s in warps]]
+    mean = np.mean(logits, axis=0)
+    want = np.exp(mean - mean.max(axis=1, keepdims=True))
+    want /= want.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(got[near], want[near], atol=1e-5)
+    np.testing.assert_array_equal(warped.scores_of_features(f, warps=False), base)
+    # through the streaming pipeline, hop by hop, --no-warps included
+    on, off = (StreamingPipeline(warped, StreamConfig(vad=False, smoothing=1, idle_stride=1, warps=w)) for w in (True, False))
+    moved = 0
+    for end in range(1_600, len(audio) - 48_000, 1_600):
+        for p in (on, off):
+            p.process(audio[end - 1_600:end])
+        if end >= 24_000:
+            window = audio[end - 24_000:end]
+            np.testing.assert_allclose(on.decide.average, warped.scores(window)[0], atol=1e-5)
+            np.testing.assert_allclose(off.decide.average, plain.scores(window)[0], atol=1e-5)
+            moved += not np.allclose(on.decide.average, off.decide.average)
+    assert moved > 0
+    for bad in ({"warps": (("pitch", 1.1),)}, {"warps": (("mel", 5.0),)}, {"warps": "mel"}, {"warp_from": 1.0}):
+        with pytest.raises(ModelError, match="warp"):
+            with_settings(resolve("alexa"), tmp_path / "bad" / "alexa.onnx", bad)
+    with pytest.raises(ModelError, match="warps"):  # the commands model: two inputs
+        with_settings(resolve("commands"), tmp_path / "bad" / "commands.onnx", {"warps": warps})
+    assert not (tmp_path / "bad").exists()
