@@ -14,7 +14,9 @@ is the check of the replay against ``benchmarks.wakeword``'s own figures for the
 (the members' logits here come from the plain merged graph, whose int8 kernels may round the
 second model's logits a little differently from the gated graph's; benchmarks/WAKEWORD.md,
 'How the two models are joined'). --other also replays each rule over the other phrases'
-recordings (benchmarks.other_phrases): events at the threshold.
+recordings (benchmarks.other_phrases): events at the threshold. The replay leaves out the
+test-time warps a model may ask for (edge.model.ModelSpec.warps, the default since the
+twenty-sixth session): its figures are those of the models without them.
 """
 from __future__ import annotations
 

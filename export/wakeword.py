@@ -95,10 +95,13 @@ class WakewordConfig:
     warps, warp_from: written into the model too: where the phrase scores at least warp_from, the
     runtime also runs the model on copies of the window whose log-mel is warped, each (axis, factor)
     (edge.features.FeatureWarp: "mel" moves the formants, "time" the speed), and averages the
-    outputs (() is none, the default). Measured on the default's models of ten phrase-draws (smart
-    mirror, snowboy, view glass), cross-fitted, no retraining: with mel:0.9,mel:1.1,time:0.87,time:1.15
-    from 0.05, recall at 0.5 false accepts per hour rose on all ten, by 2.2 points on the mean (91.5
-    to 93.7 %), and fell 0.5 at the threshold 0.6 (benchmarks/WAKEWORD.md, 'Test-time warps').
+    outputs (() is none). Measured on the default's models of ten phrase-draws (smart mirror, snowboy,
+    view glass), cross-fitted, no retraining: recall at 0.5 false accepts per hour rose on all ten,
+    by 2.2 points on the mean (91.5 to 93.7 %), but fell 0.5 at the threshold 0.6, as the averaged
+    score runs a little lower; with the threshold at 0.55 it caught more people than the threshold
+    0.6 without warps with no more false accepts, and so it did on a fresh voice draw (draw 5: 90.4
+    against 88.1 %, neither with a false accept; benchmarks/WAKEWORD.md, 'Test-time warps'). Hence
+    the threshold 0.55 since the twenty-sixth session (0.6 before).
     models: how many models, trained side by side with seeds seed, seed+1, ... on the same synthesized
     clips and batches, the shipped graph averaging their logits (export/ensemble.py). Two by default,
     with ctc_weight 0.3: over the four dev phrases, cross-fitted, the pair of seeds 0 and 1 caught
@@ -279,12 +282,12 @@ class WakewordConfig:
     heldout_fold: int = -1
     n_folds: int = 2
     seed: int = 0
-    threshold: float = 0.6
+    threshold: float = 0.55
     smoothing: int = 4
     refractory_s: float = 2.0
     idle_stride: int = 2
     idle_below: float = IDLE_BELOW
-    warps: tuple = ()
+    warps: tuple = (("mel", 0.9), ("mel", 1.1), ("time", 0.87), ("time", 1.15))
     warp_from: float = IDLE_BELOW
     calibration_windows: int = 400
     run_on: float = 0.5
