@@ -313,7 +313,8 @@ class Model:
     def scores_of_features(self, features, warps: bool = True) -> np.ndarray:
         """Probabilities [batch, labels] for front-end output [batch, n_mels, frames] (log-mel
         models) or normalised windows (raw models), as features() makes them (a tuple of them for
-        a model of more than one input)."""
+        a model of more than one input). A model whose metadata asks for warps (ModelSpec.warps)
+        also scores warped copies of the windows near its phrase; warps=False: the windows alone."""
         out = self._outputs(features)
         probs = self._probabilities(out)
         if warps and self.warps:

@@ -189,7 +189,7 @@ class StreamingPipeline:
             return self.model.scores(window[None])[0]
         features = tuple(s(window, steps)[None] for s in self.logmels)
         features = features[0] if len(features) == 1 else features
-        if not self.config.warps:
+        if not self.config.warps:  # (the one-argument call otherwise, as a recorder that stands in for it takes)
             return self.model.scores_of_features(features, warps=False)[0]
         return self.model.scores_of_features(features)[0]
 
