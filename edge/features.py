@@ -189,6 +189,18 @@ def parse_warps(text: str) -> tuple:
     return tuple(out)
 
 
+def checked_warps(warps) -> tuple:
+    """warps as ((axis, factor), ...), each axis one of WARP_AXES and each factor in [0.5, 2];
+    ValueError otherwise (the one check of the model's metadata, the trainer's config and FeatureWarp)."""
+    try:
+        out = tuple((str(axis), float(factor)) for axis, factor in warps)
+    except (TypeError, ValueError):
+        out = None
+    if out is None or any(axis not in WARP_AXES or not 0.5 <= factor <= 2.0 for axis, factor in out):
+        raise ValueError(f"warps must be [axis, factor] pairs, the axis {' or '.join(WARP_AXES)} and the factor in [0.5, 2]; got {warps!r}")
+    return out
+
+
 class FeatureWarp:
     """A test-time warp of log-mel features [..., n_mels, frames], by linear interpolation between
     neighbouring bands or frames (edge values held past the ends).
@@ -200,9 +212,7 @@ class FeatureWarp:
     over such copies of a window (edge.model.ModelSpec.warps)."""
 
     def __init__(self, axis: str, factor: float, cfg: LogMelConfig, frames: int):
-        if axis not in WARP_AXES or not 0.5 <= factor <= 2.0:
-            raise ValueError(f"a warp is (one of {WARP_AXES}, a factor in [0.5, 2]), got ({axis!r}, {factor!r})")
-        self.axis, self.factor = axis, float(factor)
+        ((self.axis, self.factor),) = checked_warps([(axis, factor)])
         if axis == "mel":
             centres = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(cfg.fmax), cfg.n_mels + 2))[1:-1]
             src = np.interp(centres * factor, centres, np.arange(cfg.n_mels))

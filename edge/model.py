@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .features import FeatureWarp, LogMel, LogMelConfig
+from .features import FeatureWarp, LogMel, LogMelConfig, checked_warps
 
 METADATA_KEY = "edge"
 TASKS = ("commands", "wakeword", "gender", "classify")
@@ -108,18 +108,11 @@ class ModelSpec:
         if self.idle_stride > 1 and self.aggregate != "event":
             raise ModelError("metadata 'idle_stride' above 1 is for event models only")
         try:
-            warps = tuple((str(axis), float(factor)) for axis, factor in self.warps)
-        except (TypeError, ValueError):
-            raise ModelError(f"metadata 'warps' must be a list of [axis, factor] pairs, got {self.warps!r}") from None
-        object.__setattr__(self, "warps", warps)
-        if warps:
-            from .features import WARP_AXES
-
-            bad = [w for w in warps if w[0] not in WARP_AXES or not 0.5 <= w[1] <= 2.0]
-            if bad:
-                raise ModelError(f"metadata 'warps': {list(bad[0])} is not [one of {', '.join(WARP_AXES)}, a factor in [0.5, 2]]")
-            if self.frontend.get("type") != "logmel" or self.extra_inputs or self.aggregate != "event":
-                raise ModelError("metadata 'warps' are for event models of one log-mel input only")
+            object.__setattr__(self, "warps", checked_warps(self.warps))
+        except ValueError as e:
+            raise ModelError(f"metadata 'warps': {e}") from None
+        if self.warps and (self.frontend.get("type") != "logmel" or self.extra_inputs or self.aggregate != "event"):
+            raise ModelError("metadata 'warps' are for event models of one log-mel input only")
         if not 0.0 <= self.warp_from < 1.0:
             raise ModelError(f"metadata 'warp_from' must be in [0, 1), got {self.warp_from!r}")
         if self.verify:

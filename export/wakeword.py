@@ -97,7 +97,7 @@ class WakewordConfig:
     (edge.features.FeatureWarp: "mel" moves the formants, "time" the speed), and averages the
     outputs (() is none). Measured on the default's models of ten phrase-draws (smart mirror, snowboy,
     view glass), cross-fitted, no retraining: recall at 0.5 false accepts per hour rose on all ten,
-    by 2.2 points on the mean (91.5 to 93.7 %), but fell 0.5 at the threshold 0.6, as the averaged
+    by 2.1 points on the mean (91.5 to 93.6 %), but fell 0.5 at the threshold 0.6, as the averaged
     score runs a little lower; with the threshold at 0.55 it caught more people than the threshold
     0.6 without warps with no more false accepts, and so it did on a fresh voice draw (draw 5: 90.4
     against 88.1 %, neither with a false accept; benchmarks/WAKEWORD.md, 'Test-time warps'). Hence
@@ -364,16 +364,11 @@ class WakewordConfig:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
         if not (isinstance(self.idle_stride, int) and 1 <= self.idle_stride <= 10 and 0.0 <= self.idle_below < self.threshold):
             raise ValueError(f"idle_stride must be an integer 1 to 10 and idle_below in [0, threshold), got {self.idle_stride!r}, {self.idle_below!r}")
-        from edge.features import WARP_AXES
+        from edge.features import checked_warps
 
-        try:
-            warps = tuple((str(axis), float(factor)) for axis, factor in self.warps)
-        except (TypeError, ValueError):
-            raise ValueError(f"warps must be (axis, factor) pairs, got {self.warps!r}") from None
-        if any(axis not in WARP_AXES or not 0.5 <= factor <= 2.0 for axis, factor in warps) or not 0.0 <= self.warp_from < self.threshold:
-            raise ValueError(f"warps must be ({' or '.join(WARP_AXES)}, a factor in [0.5, 2]) pairs and warp_from in [0, threshold), "
-                             f"got {self.warps!r}, {self.warp_from!r}")
-        object.__setattr__(self, "warps", warps)
+        object.__setattr__(self, "warps", checked_warps(self.warps))
+        if not 0.0 <= self.warp_from < self.threshold:
+            raise ValueError(f"warp_from must be in [0, threshold), got {self.warp_from!r}")
         if isinstance(self.shape_norm, bool):  # the setting's first form (records and commands of 2026-12-06)
             object.__setattr__(self, "shape_norm", "all" if self.shape_norm else "none")
         if self.shape_norm not in SHAPE_NORMS:
