@@ -31,7 +31,7 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
                         "'nothing near' is a score under the model's idle level, 0.05 where it has none)")
     p.add_argument("--no-warps", action="store_true",
                    help="a wake word whose model asks for test-time warps (edge-export's, by default): score the window alone, "
-                        "for about a sixth less CPU (its threshold was chosen with them on: without them it lets more false accepts through)")
+                        "for about a fifth less CPU (its threshold was chosen with them on: without them it lets more false accepts through)")
     p.add_argument("--no-vad", action="store_true", help="score every hop, not only in speech")
     p.add_argument("--vad-mode", type=int, default=2, choices=range(4), help="webrtcvad aggressiveness 0-3 (default %(default)s)")
     p.add_argument("--vad-frame-ms", type=int, default=20, choices=(10, 20, 30), help="VAD frame (default %(default)s)")

@@ -118,8 +118,9 @@ def parser() -> argparse.ArgumentParser:
                    help="written into the model: where the phrase scores at least "
                         f"{WakewordConfig.warp_from}, the runtime also scores copies of the window with its formants moved "
                         "(mel:F) or its speed changed (time:F) and averages them; 'none': off, for a little less CPU (default "
-                        f"{','.join(f'{a}:{f:g}' for a, f in WakewordConfig.warps)}; with them the threshold 0.55 catches more "
-                        "people than 0.6 without them, with no more false accepts; benchmarks/WAKEWORD.md, 'Test-time warps')")
+                        f"{','.join(f'{a}:{f:g}' for a, f in WakewordConfig.warps)}; with them the threshold {WakewordConfig.threshold} "
+                        "catches more people than 0.55 with four copies, with no more false accepts; benchmarks/WAKEWORD.md, "
+                        "'Eight warped copies and the threshold 0.45')")
     w.add_argument("--models", type=int, metavar="N",
                    help="train N models (seeds SEED..SEED+N-1) side by side on the same synthesized clips and batches, and "
                         "ship the mean of their scores in one graph (default 2: steadier and more accurate than one; the second "

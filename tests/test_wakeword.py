@@ -110,7 +110,7 @@ def test_config_rejects_bad_phrases_and_sources():
     for bad in ({"mine_at": 1.0}, {"mine_floor": 0}, {"mined_max": 0}, {"mined_share": 1.5}):
         with pytest.raises(ValueError, match="mine_at"):
             WakewordConfig(phrase="hey edge", **bad)
-    for bad in ({"idle_stride": 0}, {"idle_stride": 1.5}, {"idle_below": 0.55}, {"idle_below": -0.1}):  # 0.55: the threshold
+    for bad in ({"idle_stride": 0}, {"idle_stride": 1.5}, {"idle_below": 0.45}, {"idle_below": -0.1}):  # 0.45: the threshold
         with pytest.raises(ValueError, match="idle_stride"):
             WakewordConfig(phrase="hey edge", **bad)
     assert WakewordConfig(phrase="  Hey   Edge ").phrase == "hey edge"
@@ -1420,7 +1420,7 @@ def test_warps_average_the_model_over_warped_copies_only_near_the_phrase(tmp_pat
     plain, warped = Model(str(with_settings(resolve("alexa"), tmp_path / "plain" / "alexa.onnx", {"warps": ()}))), Model(str(path))
     assert warped.spec.warps == warps and warped.spec.warp_from == 0.05
     assert "warps" not in plain.spec.to_json(), "a model without warps has the metadata of a model made before them"
-    assert Model("alexa").spec.warps == WakewordConfig.warps and Model("alexa").spec.threshold == 0.55, "the shipped alexa asks for them"
+    assert Model("alexa").spec.warps == WakewordConfig.warps and Model("alexa").spec.threshold == WakewordConfig.threshold, "the shipped alexa asks for them"
     clips = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[:4]
     audio = np.concatenate([word_stream[0][:80_000]] + [load_audio(c) for c in clips])
     windows = np.stack([audio[e - 24_000:e] for e in range(24_000, len(audio), 8_000)])
