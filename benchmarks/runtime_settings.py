@@ -8,7 +8,8 @@ retraining: the settings change only what the runtime does with the model.
         --set idle_stride=2 --set idle_below=0.05 --out benchmarks/results/wakeword/idle/v0_idle2
 
 `--cpu-only` times the stream pass alone (no clips), for runs alternated with a peer's.
-Writes results.json and report.md into --out (the models with their new metadata in --out/models).
+Writes results.json, report.md and det.png (misses against false accepts per hour, beside the peers
+of --peers) into --out (the models with their new metadata in --out/models).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 SETTINGS = ("hop_ms", "smoothing", "idle_stride", "idle_below", "threshold", "refractory_s", "warps", "warp_from")
+PEERS = Path(__file__).parent / "results" / "wakeword" / "peers.json"  # benchmarks.peer_wakeword's figures
 
 
 def parse_set(items: list) -> dict:
@@ -86,6 +88,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=f"a runtime setting: {', '.join(SETTINGS)}")
     ap.add_argument("--cpu-only", action="store_true", help="time the stream pass alone, no recall")
     ap.add_argument("--data", metavar="DIR", help="data root (default: $EDGE_DATA or ../shared/data)")
+    ap.add_argument("--peers", metavar="FILE", default=str(PEERS),
+                    help="the peers' figures to draw beside ours in det.png (benchmarks.peer_wakeword's peers.json; default %(default)s)")
     ap.add_argument("--out", required=True, metavar="DIR")
     try:
         a = ap.parse_args(argv)
@@ -129,6 +133,11 @@ def main(argv=None) -> dict:
             at, d = r["recall_at_1_and_0.5_fa_per_hour"], r["default"]
             lines.append(f"| {kw} | {at[0]} | {at[1]} | {d['recall']} at {d['threshold']} ({float(d['fa_per_hour']):.2f}) | {r['cpu_s_per_audio_hour']} |")
     (out / "report.md").write_text("\n".join(lines) + "\n")
+    if not a.cpu_only:  # misses against false accepts per hour, ours at its threshold circled, beside the peers
+        from benchmarks.wakeword import plot
+
+        peers = Path(a.peers)
+        plot(results, json.loads(peers.read_text()).get("peers", {}) if peers.is_file() else {}, out / "det.png")
     return record
 
 

@@ -758,6 +758,35 @@ def test_runtime_settings_copy_the_model_with_the_settings_and_check_them_first(
     assert not (tmp_path / "bad").exists()
 
 
+def test_runtime_settings_writes_a_det_plot_beside_the_peers(tmp_path, data_root, monkeypatch):
+    """runtime_settings draws misses against false accepts per hour (det.png) for the models under the
+    new settings, as benchmarks.wakeword does; the measurement itself is stubbed here (its figures
+    come from benchmarks.wakeword.measure, which the benchmark tests cover)."""
+    import json
+    from pathlib import Path
+
+    import benchmarks.wakeword as bw
+    from benchmarks import runtime_settings
+
+    seen = []
+
+    def fake_measure(paths, keyword, root):
+        seen.append(Model(str(paths[0])).spec.threshold)
+        curve = [{"threshold": t, "recall": 1 - t / 2, "fa_per_hour": 2 * (1 - t), "events": 0} for t in (0.3, 0.5, 0.7)]
+        return {"curve": curve, "default": curve[1], "cpu_s_per_audio_hour": 1.0}
+
+    monkeypatch.setattr(bw, "measure", fake_measure)
+    root = Path(__file__).resolve().parents[1]
+    peers = tmp_path / "peers.json"
+    peers.write_text(json.dumps({"peers": {"somepeer": {"alexa": {"curve": [{"threshold": 0.5, "recall": 0.9, "fa_per_hour": 1.0}]}}}}))
+    out = tmp_path / "out"
+    runtime_settings.main(["--models", str(root / "edge" / "models" / "{keyword}.onnx"), "--keywords", "alexa", "--set", "threshold=0.5",
+                           "--data", str(data_root), "--peers", str(peers), "--out", str(out)])
+    assert seen == [0.5], "the model measured carries the new setting"
+    assert (out / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "results.json").read_text())["settings"] == {"threshold": 0.5}
+
+
 def test_wakeword_benchmark_seeds_name_members_of_this_folder_or_one_beside_it():
     from benchmarks.wakeword import parse_seeds, seeds_tag
 
