@@ -88,8 +88,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=f"a runtime setting: {', '.join(SETTINGS)}")
     ap.add_argument("--cpu-only", action="store_true", help="time the stream pass alone, no recall")
     ap.add_argument("--data", metavar="DIR", help="data root (default: $EDGE_DATA or ../shared/data)")
-    ap.add_argument("--peers", metavar="FILE", default=str(PEERS),
-                    help="the peers' figures to draw beside ours in det.png (benchmarks.peer_wakeword's peers.json; default %(default)s)")
+    ap.add_argument("--peers", metavar="FILE",
+                    help=f"the peers' figures to draw beside ours in det.png (benchmarks.peer_wakeword's peers.json; default {PEERS}, "
+                         "none if it is not there)")
     ap.add_argument("--out", required=True, metavar="DIR")
     try:
         a = ap.parse_args(argv)
@@ -101,6 +102,11 @@ def main(argv=None) -> dict:
         missing = [str(p) for ps in sources.values() for p in ps if not p.is_file()]
         if "{keyword}" not in a.models or missing:
             raise ValueError(f"--models must name trained models with {{keyword}} (and {{fold}}); not found: {', '.join(missing[:2]) or a.models}")
+        peers_path = Path(a.peers) if a.peers else PEERS
+        try:  # read before the measurement, so a bad file costs nothing
+            peers = json.loads(peers_path.read_text())["peers"] if a.peers or PEERS.is_file() else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ValueError(f"--peers {peers_path}: not a readable peers.json of benchmarks.peer_wakeword") from None
         out = Path(a.out)
         results = {}
         for kw, srcs in sources.items():
@@ -136,8 +142,7 @@ def main(argv=None) -> dict:
     if not a.cpu_only:  # misses against false accepts per hour, ours at its threshold circled, beside the peers
         from benchmarks.wakeword import plot
 
-        peers = Path(a.peers)
-        plot(results, json.loads(peers.read_text()).get("peers", {}) if peers.is_file() else {}, out / "det.png")
+        plot(results, peers, out / "det.png")
     return record
 
 

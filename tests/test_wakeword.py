@@ -709,6 +709,7 @@ def test_ablation_tool_bad_input_is_one_line(tmp_path, args, message):
     (["--set", "idle_stride=two"], "not a number"),
     (["--models", "/nonexistent/{keyword}_f{fold}.onnx"], "not found"),
     (["--data", "/nonexistent/data"], "not found"),
+    (["--peers", "/nonexistent/peers.json"], "not a readable peers.json"),
 ])
 def test_runtime_settings_tool_bad_input_is_one_line(tmp_path, args, message):
     from pathlib import Path
