@@ -260,6 +260,21 @@ def test_specaugment_mask_widths_are_one_for_all_or_one_per_model():
             WakewordConfig(phrase="hey edge", freq_mask_width=bad)
 
 
+def test_channel_share_is_one_for_all_or_one_per_model():
+    """channel: the share of training windows heard through a random microphone, one for every
+    model (a number, the setting's first form) or one per model in turn, the last for the rest;
+    model k trained alone keeps its own."""
+    from export.wakeword import WakewordConfig
+
+    shares = {str(c): WakewordConfig(phrase="hey edge", models=3, channel=c) for c in (0.0, 0.5, [0.5], (0, 0.5), [0, 0.5, 1])}
+    assert {c: [cfg.member_channel(k) for k in range(3)] for c, cfg in shares.items()} == {
+        "0.0": [0.0] * 3, "0.5": [0.5] * 3, "[0.5]": [0.5] * 3, "(0, 0.5)": [0.0, 0.5, 0.5], "[0, 0.5, 1]": [0.0, 0.5, 1.0]}
+    assert [c.channel for c in (shares["(0, 0.5)"].alone(k) for k in range(3))] == [0.0, 0.5, 0.5]
+    for bad in (1.5, -0.1, [], [0, "0.5"], True, "0.5"):
+        with pytest.raises(ValueError, match="channel"):
+            WakewordConfig(phrase="hey edge", channel=bad)
+
+
 def test_first_only_folders_are_left_out_by_every_model_but_the_first():
     """first_only: data folders whose real clips only the first model (the gate) takes as negatives;
     model k alone leaves out exclude's folders and, after the first, first_only's."""
@@ -417,7 +432,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     """--models 2 ships the mean of the logits of the models of seeds 0 and 1, trained side by side on
     the first one's voices (synthesized once) and batches, each the very model trained alone on them
     (the first with the mean spectrum taken out, the second without: shape_norm "first"; SpecAugment
-    masks of up to 6 and 2 mel bands), hard
+    masks of up to 6 and 2 mel bands; here a random microphone on half the second's windows), hard
     negatives mined by each for itself after the first epoch (from a short stream, for time); the
     other phrases' recordings (first_only "wakewords") among the first model's real negatives only,
     the second drawing its batches from the other real clips (here EmoDB alone)."""
@@ -436,7 +451,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     cfg = WakewordConfig(phrase="hey edge", epochs=2, positives=32, negatives=32, batch=32, espeak_voices=4,
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
                          lexicon_words=1500, exclude=("speech_commands",), calibration_windows=8, models=2,
-                         ctc_weight=0.3, ctc_batch=8, shape_norm="first", freq_mask_width=[6, 2])
+                         ctc_weight=0.3, ctc_batch=8, shape_norm="first", freq_mask_width=[6, 2], channel=[0, 0.5])
     assert cfg.first_only == ("wakewords",), "the default"
     from export.data import AUDIO_SUFFIXES
 
@@ -451,8 +466,16 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
         return augment(x, gen, **kw)
 
     monkeypatch.setattr(nets, "spec_augment", spying_augment)
+    channels, batches = [], wakeword.epoch_batches  # the random-microphone share of each stream of batches
+
+    def spying_batches(pools, cfg, epoch, frontend, aug):
+        channels.append(aug.channel_p)
+        return batches(pools, cfg, epoch, frontend, aug)
+
+    monkeypatch.setattr(wakeword, "epoch_batches", spying_batches)
     record = build_wakeword(tmp_path / "two.onnx", cfg, data_root, log=lambda *_: None, members=kept)
     assert set(widths) == {6, 2} and widths[:2] == [6, 2], "each model trains with its own width, the first 6, the second 2"
+    assert channels[:2] == [0.0, 0.5] and set(channels) == {0.0, 0.5}, "the random microphone in the second model's batches only"
     last = record["steps"][-1]
     assert (last["step"], last["models"], last["seeds"]) == ("mean_of_models", 2, [0, 1])
     trained = [s for s in record["steps"] if s["step"] == "train"]
@@ -467,9 +490,9 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     for k, m in enumerate(members):
         alone = WakewordConfig(**record["train_config"]).alone(k)
         assert (alone.exclude, alone.first_only) == ((("speech_commands",), ("speech_commands", "wakewords"))[k], ())
-        widths.clear()
+        widths.clear(), channels.clear()
         build_members([m], alone, data_root, log=lambda *_: None)
-        assert set(widths) == {(6, 2)[k]}
+        assert set(widths) == {(6, 2)[k]} and set(channels) == {(0.0, 0.5)[k]}
         assert m.read_bytes() == kept[k].read_bytes(), "trained beside another model, a model is the one trained alone"
         # (the second: its real clips taken out of the shared pools are those a training without wakewords reads)
     x = LogMel()(np.random.default_rng(0).standard_normal((3, 24_000)).astype(np.float32) * 0.1)
