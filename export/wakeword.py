@@ -316,7 +316,7 @@ class WakewordConfig:
     pause_negatives: bool = True
     accents: float = 0.0
     reduced: float = 0.0
-    channel: float = 0.0
+    channel: float | tuple = 0.0
     eq: float = 0.0
     shape_norm: str = "first"
     ctc_weight: float = 0.3
@@ -360,7 +360,7 @@ class WakewordConfig:
             shares = (float(shares),)
         if not (isinstance(shares, (list, tuple)) and shares and all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0.0 <= c <= 1.0 for c in shares)):
             raise ValueError(f"channel must be shares in [0, 1], one for all models or one per model, got {self.channel!r}")
-        object.__setattr__(self, "channel", shares[0] if len(shares) == 1 else tuple(float(c) for c in shares))
+        object.__setattr__(self, "channel", float(shares[0]) if len(shares) == 1 else tuple(float(c) for c in shares))
         for name in ("slow", "pause", "accents", "reduced", "eq", "repeat"):  # shares of the draws or windows
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
