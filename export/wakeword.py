@@ -48,6 +48,15 @@ NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
 SHAPE_NORMS = ("none", "first", "all")  # which models of the ensemble take the mean spectrum out (WakewordConfig.shape_norm)
 
 
+def _per_model(value, name: str, what: str, ok) -> tuple:
+    """A setting given once for every model (a bare value, its first form) or once per model in turn,
+    as a tuple; ValueError unless there is at least one and ok() holds for each."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not (values and all(ok(v) for v in values)):
+        raise ValueError(f"{name} must be {what}, one for all models or one per model, got {value!r}")
+    return values
+
+
 @dataclass(frozen=True)
 class WakewordConfig:
     """phrase: what to listen for. window_s: model input length. channels, kernel: TC-ResNet size.
@@ -316,7 +325,7 @@ class WakewordConfig:
     pause_negatives: bool = True
     accents: float = 0.0
     reduced: float = 0.0
-    channel: float | tuple = 0.0
+    channel: tuple = (0.0,)
     eq: float = 0.0
     shape_norm: str = "first"
     ctc_weight: float = 0.3
@@ -355,21 +364,14 @@ class WakewordConfig:
                 raise ValueError(f"{name} must be 0 to 2000, got {getattr(self, name)}")
         if not 0.0 < self.verify_threshold <= 1.0:
             raise ValueError(f"verify_threshold must be in (0, 1], got {self.verify_threshold}")
-        shares = self.channel  # one share for every model (the setting's first form) or one per model
-        if isinstance(shares, (int, float)) and not isinstance(shares, bool):
-            shares = (float(shares),)
-        if not (isinstance(shares, (list, tuple)) and shares and all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0.0 <= c <= 1.0 for c in shares)):
-            raise ValueError(f"channel must be shares in [0, 1], one for all models or one per model, got {self.channel!r}")
-        object.__setattr__(self, "channel", float(shares[0]) if len(shares) == 1 else tuple(float(c) for c in shares))
+        shares = _per_model(self.channel, "channel", "shares in [0, 1]",
+                            lambda c: isinstance(c, (int, float)) and not isinstance(c, bool) and 0.0 <= c <= 1.0)
+        object.__setattr__(self, "channel", tuple(float(c) for c in shares))
         for name in ("slow", "pause", "accents", "reduced", "eq", "repeat"):  # shares of the draws or windows
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        widths = self.freq_mask_width  # one width for every model (the setting's first form) or one per model
-        if isinstance(widths, int) and not isinstance(widths, bool):
-            widths = (widths,)
-        if not (isinstance(widths, (list, tuple)) and widths and all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 20 for w in widths)):
-            raise ValueError(f"freq_mask_width must be integers 0 to 20 mel bands, one for all models or one per model, got {self.freq_mask_width!r}")
-        object.__setattr__(self, "freq_mask_width", tuple(widths))
+        object.__setattr__(self, "freq_mask_width", _per_model(self.freq_mask_width, "freq_mask_width", "integers 0 to 20 mel bands",
+                                                               lambda w: isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 20))
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be 0 to epochs ({self.epochs}), got {self.swa_epochs}")
         if min(self.epochs, self.positives, self.negatives, self.batch) < 1:
@@ -411,8 +413,7 @@ class WakewordConfig:
     def member_channel(self, k: int) -> float:
         """The share of model k's training windows heard through a random microphone and channel: its
         own share, else the last one given."""
-        shares = self.channel if isinstance(self.channel, tuple) else (self.channel,)
-        return shares[min(k, len(shares) - 1)]
+        return self.channel[min(k, len(self.channel) - 1)]
 
     def member_exclude(self, k: int) -> tuple:
         """The data folders model k of the ensemble takes no negatives from: exclude, and after the
@@ -425,7 +426,7 @@ class WakewordConfig:
         the very model trained beside the others (tested)."""
         return replace(self, seed=self.seed + k, models=1, voice_seed=self.voices_seed, batch_seed=self.batches_seed,
                        shape_norm="all" if self.member_shape_norm(k) else "none", freq_mask_width=(self.member_freq_mask(k),),
-                       channel=self.member_channel(k), exclude=self.member_exclude(k), first_only=())
+                       channel=(self.member_channel(k),), exclude=self.member_exclude(k), first_only=())
 
     @property
     def voices_seed(self) -> int:

@@ -269,8 +269,9 @@ def test_channel_share_is_one_for_all_or_one_per_model():
     shares = {str(c): WakewordConfig(phrase="hey edge", models=3, channel=c) for c in (0.0, 0.5, [1], (0, 0.5), [0, 0.5, 1])}
     assert {c: [cfg.member_channel(k) for k in range(3)] for c, cfg in shares.items()} == {
         "0.0": [0.0] * 3, "0.5": [0.5] * 3, "[1]": [1.0] * 3, "(0, 0.5)": [0.0, 0.5, 0.5], "[0, 0.5, 1]": [0.0, 0.5, 1.0]}
-    assert [c.channel for c in (shares["(0, 0.5)"].alone(k) for k in range(3))] == [0.0, 0.5, 0.5]
-    assert type(shares["[1]"].channel) is float and shares["(0, 0.5)"].channel == (0.0, 0.5)
+    assert [c.channel for c in (shares["(0, 0.5)"].alone(k) for k in range(3))] == [(0.0,), (0.5,), (0.5,)]
+    assert shares["[1]"].channel == (1.0,) and all(type(c) is float for c in shares["[1]"].channel)
+    assert shares["(0, 0.5)"].channel == (0.0, 0.5) and WakewordConfig(phrase="hey edge").channel == (0.0,)
     for bad in (1.5, -0.1, [], [0, "0.5"], True, "0.5"):
         with pytest.raises(ValueError, match="channel"):
             WakewordConfig(phrase="hey edge", channel=bad)
