@@ -56,6 +56,73 @@ def positive_clips(root: Path, keyword: str) -> list:
     return [(p.name, np.concatenate([pad, read_audio(p), pad])) for p in _audio_files(Path(root) / "wakewords" / keyword)]
 
 
+DUPLICATE_CORR = 0.98  # two clips whose speech correlates at least this much, at the best lag, are one recording
+
+
+def _speech(audio: np.ndarray) -> np.ndarray:
+    """The clip from 50 ms before its first to 50 ms after its last 10 ms frame within 35 dB of its
+    loudest, float64."""
+    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160).astype(np.float64)
+    level = 10 * np.log10(np.mean(np.square(frames), axis=1) + 1e-12)
+    loud = np.flatnonzero(level > level.max() - 35)
+    return frames[max(int(loud[0]) - 5, 0):int(loud[-1]) + 6].reshape(-1)
+
+
+def _below_1khz_at_4khz(x: np.ndarray) -> np.ndarray:
+    """x (16 kHz) low-passed at 1 kHz (its spectrum cut there) and resampled to 4 kHz."""
+    spectrum = np.fft.rfft(x)
+    m = max(len(x) // 4, 2)
+    kept = spectrum[: m // 2 + 1].copy()
+    kept[int(1000 * len(x) / SAMPLE_RATE) + 1:] = 0.0
+    return np.fft.irfft(kept, m)
+
+
+def _best_correlations(a: np.ndarray, spectra: np.ndarray, norms: np.ndarray, n: int) -> np.ndarray:
+    """The normalised cross-correlation of a with each signal whose n-point rFFT and norm are given,
+    at each pair's best lag."""
+    c = np.fft.irfft(np.fft.rfft(a, n)[None, :] * np.conj(spectra), n, axis=1)
+    return c.max(axis=1) / (np.linalg.norm(a) * norms + 1e-12)
+
+
+def duplicate_groups(clips: list, min_corr: float = DUPLICATE_CORR) -> list:
+    """The clips [(name, audio)] grouped into recordings: two clips are one recording when their
+    speech correlates at least min_corr at the best lag (the same take saved again, shifted, cut
+    otherwise, at another gain or with a little noise: 0.94-1.0 among smart mirror's copies of one take,
+    where takes by different people stay under 0.1); groups join through shared members.
+    Pairs are first compared below 1 kHz (at 4 kHz), and only those correlating at 0.8 or more
+    there are compared at 16 kHz. Sorted lists of names."""
+    speech = [_speech(x) for _, x in clips]
+    low = [_below_1khz_at_4khz(x) for x in speech]
+    n_low = 1 << int(np.ceil(np.log2(2 * max(len(x) for x in low))))
+    low_spectra = np.array([np.fft.rfft(x, n_low) for x in low])
+    low_norms = np.array([np.linalg.norm(x) for x in low])
+    parent = list(range(len(clips)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(clips) - 1):
+        near = np.flatnonzero(_best_correlations(low[i], low_spectra[i + 1:], low_norms[i + 1:], n_low) >= 0.8) + i + 1
+        for j in near:
+            if root(i) != root(j):
+                n = 1 << int(np.ceil(np.log2(len(speech[i]) + len(speech[j]))))
+                if _best_correlations(speech[i], np.fft.rfft(speech[j], n)[None, :], np.array([np.linalg.norm(speech[j])]), n)[0] >= min_corr:
+                    parent[root(i)] = root(j)
+    groups = {}
+    for i, (name, _) in enumerate(clips):
+        groups.setdefault(root(i), []).append(name)
+    return sorted(sorted(g) for g in groups.values())
+
+
+def distinct_weights(clips: list, groups: list) -> np.ndarray:
+    """Each clip's weight when every recording counts once: 1 / (its group's size) / (number of groups)."""
+    size = {name: len(g) for g in groups for name in g}
+    return np.array([1.0 / size[name] for name, _ in clips]) / len(groups)
+
+
 def speaking_seconds(audio: np.ndarray) -> float:
     """How long the clip's speaker takes: from the first to the last 10 ms frame within 30 dB of its loudest."""
     frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
