@@ -50,8 +50,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_pause, by_quartile, count_events,  # noqa: E402
-                                      curve_point, distinct_weights, duplicate_groups, longest_pause_s, phrase_of, positive_clips, read_audio, recall_at,
-                                      speaking_seconds, top_events)
+                                      curve_point, distinct_weights, duplicate_groups, longest_pause_s, phrase_of,
+                                      positive_clips, read_audio, recall_at, speaking_seconds, top_events)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
 from edge.verify import VerifySpec  # noqa: E402
