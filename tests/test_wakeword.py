@@ -1523,8 +1523,8 @@ def test_duplicate_groups_count_a_take_saved_again_once(data_root):
     from benchmarks.wakeword_data import PAD_S, SAMPLE_RATE, distinct_weights, duplicate_groups, read_audio
 
     folder = data_root / "wakewords" / "smart_mirror"
-    names = ["087e2aae-8749-4d59-815d-fc7e6f7d904f.flac", "1a5cd0d2-ba5e-4d27-a042-49cd4650262c.flac",  # saved twice upstream
-             "1ad59cda-ccb0-4d0f-8704-38140d727a90.flac", "02067e8c-f1bd-400a-80c2-605afcb7778a.flac",  # another, saved twice
+    names = ["087e2aae-8749-4d59-815d-fc7e6f7d904f.flac", "1a5cd0d2-ba5e-4d27-a042-49cd4650262c.flac",  # two copies of a take saved 20 times
+             "1ad59cda-ccb0-4d0f-8704-38140d727a90.flac", "02067e8c-f1bd-400a-80c2-605afcb7778a.flac",  # two of another, saved 10 times
              "01142336-b732-4862-b8ce-e5ef526169c7.flac", "0367ab5b-5c4b-4516-8eb0-a9a1d5c849be.flac"]  # once each
     pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
     clips = [(n, np.concatenate([pad, read_audio(folder / n), pad])) for n in names]
