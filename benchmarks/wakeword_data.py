@@ -59,13 +59,18 @@ def positive_clips(root: Path, keyword: str) -> list:
 DUPLICATE_CORR = 0.98  # two clips whose speech correlates at least this much, at the best lag, are one recording
 
 
+def _loud_frames(audio: np.ndarray, within_db: float) -> tuple:
+    """(the clip's 10 ms frames, the indices of those within within_db of its loudest)."""
+    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
+    return frames, np.flatnonzero(level > level.max() - within_db)
+
+
 def _speech(audio: np.ndarray) -> np.ndarray:
     """The clip from 50 ms before its first to 50 ms after its last 10 ms frame within 35 dB of its
     loudest, float64."""
-    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160).astype(np.float64)
-    level = 10 * np.log10(np.mean(np.square(frames), axis=1) + 1e-12)
-    loud = np.flatnonzero(level > level.max() - 35)
-    return frames[max(int(loud[0]) - 5, 0):int(loud[-1]) + 6].reshape(-1)
+    frames, loud = _loud_frames(audio, 35)
+    return frames[max(int(loud[0]) - 5, 0):int(loud[-1]) + 6].reshape(-1).astype(np.float64)
 
 
 def _below_1khz_at_4khz(x: np.ndarray) -> np.ndarray:
@@ -125,9 +130,7 @@ def distinct_weights(clips: list, groups: list) -> np.ndarray:
 
 def speaking_seconds(audio: np.ndarray) -> float:
     """How long the clip's speaker takes: from the first to the last 10 ms frame within 30 dB of its loudest."""
-    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
-    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
-    loud = np.flatnonzero(level > level.max() - 30)
+    _, loud = _loud_frames(audio, 30)
     return (loud[-1] - loud[0] + 1) / 100
 
 
@@ -135,9 +138,7 @@ def longest_pause_s(audio: np.ndarray) -> float:
     """The longest pause inside what the clip's speaker says: the longest run of 10 ms frames more
     than 25 dB below the loudest between the first and the last within 25 dB of it ("smart ...
     mirror"; the silence of a stop inside a word is shorter)."""
-    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
-    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
-    loud = np.flatnonzero(level > level.max() - 25)
+    _, loud = _loud_frames(audio, 25)
     return float(np.max(np.diff(loud)) - 1) / 100 if len(loud) > 1 else 0.0
 
 
