@@ -8,6 +8,8 @@ retraining: the settings change only what the runtime does with the model.
         --set idle_stride=2 --set idle_below=0.05 --out benchmarks/results/wakeword/idle/v0_idle2
 
 `--cpu-only` times the stream pass alone (no clips), for runs alternated with a peer's.
+`--vad-mode M` runs the pipeline with webrtcvad's aggressiveness M instead of the runtime's 2
+(a stream option, `edge listen --vad-mode`, not the model's metadata).
 Writes results.json, report.md and det.png (misses against false accepts per hour, beside the peers
 of --peers) into --out (the models with their new metadata in --out/models).
 """
@@ -22,6 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from edge.pipeline import StreamConfig
 
 SETTINGS = ("hop_ms", "smoothing", "idle_stride", "idle_below", "threshold", "refractory_s", "warps", "warp_from")
 PEERS = Path(__file__).parent / "results" / "wakeword" / "peers.json"  # benchmarks.peer_wakeword's figures
@@ -45,6 +49,15 @@ def parse_set(items: list) -> dict:
     return out
 
 
+def parse_vad_mode(text):
+    """--vad-mode's value -> the pipeline's StreamConfig with it (None: the runtime's defaults)."""
+    if text is None:
+        return None
+    if text not in ("0", "1", "2", "3"):
+        raise ValueError(f"--vad-mode must be 0, 1, 2 or 3; got {text!r}")
+    return StreamConfig(vad_mode=int(text))
+
+
 def with_settings(src: Path, dst: Path, settings: dict) -> Path:
     """A copy of the model at dst with `settings` in its metadata (ModelSpec checks them before anything is written)."""
     from export.record import read_spec, set_metadata
@@ -56,7 +69,7 @@ def with_settings(src: Path, dst: Path, settings: dict) -> Path:
     return dst
 
 
-def stream_cpu(paths: list, root: Path) -> dict:
+def stream_cpu(paths: list, root: Path, stream=None) -> dict:
     """CPU seconds per audio hour of the pipeline over each fold's part of the false-accept stream."""
     from benchmarks.wakeword import score_series
     from benchmarks.wakeword_data import read_audio
@@ -67,11 +80,11 @@ def stream_cpu(paths: list, root: Path) -> dict:
     for k, path in enumerate(paths):
         model = Model(str(path))
         label = model.labels[1 - model.labels.index("_background_")]
-        stream = np.concatenate([read_audio(p) for p in heldout_paths(root, k, len(paths))])
+        audio = np.concatenate([read_audio(p) for p in heldout_paths(root, k, len(paths))])
         c0 = time.process_time()
-        score_series(model, stream, label)
+        score_series(model, audio, label, stream)
         cpu += time.process_time() - c0
-        hours += len(stream) / 16000 / 3600
+        hours += len(audio) / 16000 / 3600
     return {"stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1)}
 
 
@@ -87,6 +100,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--keywords", required=True, metavar="K,K", help="wake words of ../shared/data/wakewords, e.g. alexa,snowboy")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=f"a runtime setting: {', '.join(SETTINGS)}")
     ap.add_argument("--cpu-only", action="store_true", help="time the stream pass alone, no recall")
+    ap.add_argument("--vad-mode", metavar="M", help="webrtcvad aggressiveness 0-3 of the pipeline (default the runtime's, 2)")
     ap.add_argument("--data", metavar="DIR", help="data root (default: $EDGE_DATA or ../shared/data)")
     ap.add_argument("--peers", metavar="FILE",
                     help=f"the peers' figures to draw beside ours in det.png (benchmarks.peer_wakeword's peers.json; default {PEERS}, "
@@ -95,6 +109,7 @@ def main(argv=None) -> dict:
     try:
         a = ap.parse_args(argv)
         settings = parse_set(a.set)
+        stream = parse_vad_mode(a.vad_mode)
         root = data_root(a.data)
         keywords = [k for k in a.keywords.split(",") if k]
         folds = (0, 1) if "{fold}" in a.models else (0,)
@@ -112,10 +127,10 @@ def main(argv=None) -> dict:
         for kw, srcs in sources.items():
             paths = [with_settings(p, out / "models" / p.name, settings) for p in srcs]
             if a.cpu_only:
-                results[kw] = stream_cpu(paths, root)
+                results[kw] = stream_cpu(paths, root, stream)
                 print(f"{kw}: {results[kw]['cpu_s_per_audio_hour']} CPU s per audio hour", flush=True)
                 continue
-            r = measure(paths, kw, root)
+            r = measure(paths, kw, root, stream=stream)
             r.pop("top_false_accepts", None)
             at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
             r["recall_at_1_and_0.5_fa_per_hour"] = [p and p["recall"] for p in at]
@@ -130,9 +145,9 @@ def main(argv=None) -> dict:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)
     record = {"command": " ".join(sys.argv), "models": a.models, "cross_fitted": len(folds) == 2, "settings": settings,
-              "cpu_only": a.cpu_only, "results": results}
+              "vad_mode": (stream or StreamConfig()).vad_mode, "cpu_only": a.cpu_only, "results": results}
     (out / "results.json").write_text(json.dumps(record, indent=1, default=float))
-    lines = [f"# Runtime settings {settings or '(as trained)'}", "", f"Models: `{a.models}`"
+    lines = [f"# Runtime settings {settings or '(as trained)'}" + (f", VAD mode {stream.vad_mode}" if stream else ""), "", f"Models: `{a.models}`"
              + ("" if len(folds) == 2 else " (one model on the whole stream: not cross-fitted)"), ""]
     if a.cpu_only:
         lines += ["| wake word | CPU s / audio h |", "|---|---:|"] + [f"| {kw} | {r['cpu_s_per_audio_hour']} |" for kw, r in results.items()]

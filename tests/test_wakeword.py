@@ -735,6 +735,7 @@ def test_ablation_tool_bad_input_is_one_line(tmp_path, args, message):
     (["--models", "/nonexistent/{keyword}_f{fold}.onnx"], "not found"),
     (["--data", "/nonexistent/data"], "not found"),
     (["--peers", "/nonexistent/peers.json"], "not a readable peers.json"),
+    (["--vad-mode", "4"], "--vad-mode must be 0, 1, 2 or 3"),
 ])
 def test_runtime_settings_tool_bad_input_is_one_line(tmp_path, args, message):
     from pathlib import Path
@@ -796,7 +797,7 @@ def test_runtime_settings_writes_a_det_plot_beside_the_peers(tmp_path, data_root
 
     seen = []
 
-    def fake_measure(paths, keyword, root):
+    def fake_measure(paths, keyword, root, stream=None):
         seen.append(Model(str(paths[0])).spec.threshold)
         curve = [{"threshold": t, "recall": 1 - t / 2, "fa_per_hour": 2 * (1 - t), "events": 0} for t in (0.3, 0.5, 0.7)]
         distinct = [{**p, "recall": p["recall"] - 0.1} for p in curve]
@@ -813,8 +814,38 @@ def test_runtime_settings_writes_a_det_plot_beside_the_peers(tmp_path, data_root
     assert seen == [0.5], "the model measured carries the new setting"
     assert (out / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((out / "results.json").read_text())["settings"] == {"threshold": 0.5}
+    assert json.loads((out / "results.json").read_text())["vad_mode"] == 2, "the runtime's VAD mode, recorded"
     report = (out / "report.md").read_text()
     assert "| alexa | 7 (10) | 65.0 % | – | 65.0 % |" in report, "every recording once: its recall at <= 1 / 0.5 FA/h and at the threshold"
+
+
+def test_runtime_settings_vad_mode_reaches_the_pipeline_it_measures(tmp_path, data_root, monkeypatch):
+    """--vad-mode M: measure() gets a StreamConfig with webrtcvad's mode M (recorded in results.json), and
+    measure's stream options reach the pipeline: with the VAD off the model runs on silence, where
+    the runtime's gate keeps it closed (score 0)."""
+    import json
+
+    import benchmarks.wakeword as bw
+    from benchmarks import runtime_settings
+    from edge.model import resolve
+
+    seen = []
+
+    def fake_measure(paths, keyword, root, stream=None):
+        seen.append(stream)
+        curve = [{"threshold": 0.5, "recall": 0.9, "fa_per_hour": 0.0, "events": 0}]
+        return {"curve": curve, "default": curve[0], "cpu_s_per_audio_hour": 1.0, "n_positives": 10,
+                "n_distinct_recordings": 10, "distinct": {"curve": curve, "default": curve[0]}}
+
+    monkeypatch.setattr(bw, "measure", fake_measure)
+    root = Path(__file__).resolve().parents[1]
+    runtime_settings.main(["--models", str(root / "edge" / "models" / "{keyword}.onnx"), "--keywords", "alexa", "--vad-mode", "3",
+                           "--data", str(data_root), "--out", str(tmp_path / "out")])
+    assert [s.vad_mode for s in seen] == [3]
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["vad_mode"] == 3
+    model, silence = Model(str(resolve("alexa"))), np.zeros(3 * 16_000, np.float32)
+    assert not bw.score_series(model, silence, "alexa")[1].any(), "the runtime's gate stays closed on silence"
+    assert bw.score_series(model, silence, "alexa", StreamConfig(vad=False))[1].all(), "without the VAD the model runs at every hop"
 
 
 def test_wakeword_benchmark_seeds_name_members_of_this_folder_or_one_beside_it():
