@@ -1570,3 +1570,40 @@ def test_duplicate_groups_count_a_take_saved_again_once(data_root):
     assert np.isclose(w.sum(), 1.0) and np.allclose(w[:5], 1 / 8) and np.isclose(w[5], 1 / 4) and np.isclose(w[6], 1 / 8)
     other = (0.5 * np.roll(x, 4000)[::-1]).astype(np.float32)  # the same sound played backwards: not the same take
     assert len(duplicate_groups([clips[4], ("backwards.wav", other)])) == 2
+
+
+def test_peer_benchmark_counts_every_recording_once_as_ours_does(data_root):
+    """benchmarks.peer_wakeword gives a peer's curve with every recording counted once, as
+    benchmarks.wakeword gives ours: a score-series peer (a stand-in, so no peer package is needed)
+    that fires on two copies of one take and on one other take of four recordings catches 3 of 5
+    clips but 2 of 4 recordings, at every threshold the curve and its default look at."""
+    from benchmarks.peer_wakeword import SERIES_THRESHOLDS, measure_series, report
+    from benchmarks.wakeword_data import PAD_S, SAMPLE_RATE, read_audio
+
+    folder = data_root / "wakewords" / "smart_mirror"
+    names = ["087e2aae-8749-4d59-815d-fc7e6f7d904f.flac", "1a5cd0d2-ba5e-4d27-a042-49cd4650262c.flac",  # one take, saved twice here
+             "1ad59cda-ccb0-4d0f-8704-38140d727a90.flac", "01142336-b732-4862-b8ce-e5ef526169c7.flac",
+             "0367ab5b-5c4b-4516-8eb0-a9a1d5c849be.flac"]
+    pad = np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)
+    clips = [(n, np.concatenate([pad, read_audio(folder / n), pad])) for n in names]
+    fires = {id(x) for _, x in (clips[0], clips[1], clips[3])}
+
+    class Peer:
+        name, keywords, default_threshold = "stand-in", ("smart_mirror",), 0.5
+
+        def reset(self):
+            pass
+
+        def series(self, audio, keyword):
+            times = np.arange(1, len(audio) // 1600 + 1) * 0.1
+            return times, np.full(len(times), 0.9 if id(audio) in fires else 0.0, np.float32)
+
+    res = measure_series(Peer(), "smart_mirror", clips, np.zeros(16_000 * 60, np.float32))
+    assert res["n_positives"] == 5 and res["n_distinct_recordings"] == 4
+    assert res["default"]["recall"] == 0.6 and res["distinct"]["default"]["recall"] == 0.5
+    assert len(res["distinct"]["curve"]) == len(res["curve"]) == len(SERIES_THRESHOLDS)
+    low = [p["threshold"] < 0.9 for p in res["curve"]]
+    assert [p["recall"] for p in res["distinct"]["curve"]] == [0.5 if x else 0.0 for x in low]
+    table = report({"pad_s": PAD_S, "refractory_s": 2.0, "stream_hours": 1 / 60,
+                    "peers": {"stand-in": {"smart_mirror": {**res, "notes": [], "versions": {}}}}})
+    assert "| stand-in | smart_mirror | 4 (5) | 50.0 % |" in table
