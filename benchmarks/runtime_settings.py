@@ -69,7 +69,7 @@ def with_settings(src: Path, dst: Path, settings: dict) -> Path:
     return dst
 
 
-def stream_cpu(paths: list, root: Path, stream=None) -> dict:
+def stream_cpu(paths: list, root: Path, options: StreamConfig = None) -> dict:
     """CPU seconds per audio hour of the pipeline over each fold's part of the false-accept stream."""
     from benchmarks.wakeword import score_series
     from benchmarks.wakeword_data import read_audio
@@ -82,7 +82,7 @@ def stream_cpu(paths: list, root: Path, stream=None) -> dict:
         label = model.labels[1 - model.labels.index("_background_")]
         audio = np.concatenate([read_audio(p) for p in heldout_paths(root, k, len(paths))])
         c0 = time.process_time()
-        score_series(model, audio, label, stream)
+        score_series(model, audio, label, options)
         cpu += time.process_time() - c0
         hours += len(audio) / 16000 / 3600
     return {"stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1)}
@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
     try:
         a = ap.parse_args(argv)
         settings = parse_set(a.set)
-        stream = parse_vad_mode(a.vad_mode)
+        options = parse_vad_mode(a.vad_mode)
         root = data_root(a.data)
         keywords = [k for k in a.keywords.split(",") if k]
         folds = (0, 1) if "{fold}" in a.models else (0,)
@@ -127,10 +127,10 @@ def main(argv=None) -> dict:
         for kw, srcs in sources.items():
             paths = [with_settings(p, out / "models" / p.name, settings) for p in srcs]
             if a.cpu_only:
-                results[kw] = stream_cpu(paths, root, stream)
+                results[kw] = stream_cpu(paths, root, options)
                 print(f"{kw}: {results[kw]['cpu_s_per_audio_hour']} CPU s per audio hour", flush=True)
                 continue
-            r = measure(paths, kw, root, stream=stream)
+            r = measure(paths, kw, root, options=options)
             r.pop("top_false_accepts", None)
             at = [recall_at(r["curve"], fa) for fa in (1.0, 0.5)]
             r["recall_at_1_and_0.5_fa_per_hour"] = [p and p["recall"] for p in at]
@@ -145,9 +145,9 @@ def main(argv=None) -> dict:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)
     record = {"command": " ".join(sys.argv), "models": a.models, "cross_fitted": len(folds) == 2, "settings": settings,
-              "vad_mode": (stream or StreamConfig()).vad_mode, "cpu_only": a.cpu_only, "results": results}
+              "vad_mode": (options or StreamConfig()).vad_mode, "cpu_only": a.cpu_only, "results": results}
     (out / "results.json").write_text(json.dumps(record, indent=1, default=float))
-    lines = [f"# Runtime settings {settings or '(as trained)'}" + (f", VAD mode {stream.vad_mode}" if stream else ""), "", f"Models: `{a.models}`"
+    lines = [f"# Runtime settings {settings or '(as trained)'}" + (f", VAD mode {options.vad_mode}" if options else ""), "", f"Models: `{a.models}`"
              + ("" if len(folds) == 2 else " (one model on the whole stream: not cross-fitted)"), ""]
     if a.cpu_only:
         lines += ["| wake word | CPU s / audio h |", "|---|---:|"] + [f"| {kw} | {r['cpu_s_per_audio_hour']} |" for kw, r in results.items()]

@@ -124,11 +124,11 @@ def merged_path(out: Path, keyword: str, fold: int, merge: str, gate_tag: str) -
     return out / "models" / f"{keyword}_f{fold}_{merge}{gate_tag}.onnx"
 
 
-def score_series(model: Model, audio: np.ndarray, label: str, stream: StreamConfig = None):
+def score_series(model: Model, audio: np.ndarray, label: str, options: StreamConfig = None):
     """(times, smoothed scores of `label`) at every hop of the streaming pipeline over `audio`
-    (its stream options: the runtime's defaults unless given); 0 where the VAD gate is closed (no
-    event can fire there)."""
-    p = StreamingPipeline(model, stream or StreamConfig())
+    (options: the pipeline's, the runtime's defaults unless given); 0 where the VAD gate is closed
+    (no event can fire there)."""
+    p = StreamingPipeline(model, options or StreamConfig())
     k = model.labels.index(label)
     times, scores = np.empty(len(audio) // HOP), np.zeros(len(audio) // HOP, np.float32)
     for i in range(len(times)):
@@ -139,10 +139,10 @@ def score_series(model: Model, audio: np.ndarray, label: str, stream: StreamConf
     return times, scores
 
 
-def candidate_series(model: Model, audio: np.ndarray, stream: StreamConfig = None):
+def candidate_series(model: Model, audio: np.ndarray, options: StreamConfig = None):
     """(end times, scores) of every candidate a verified wake word's pipeline closes over `audio`
     (edge/verify.py), whatever the threshold: the events at any threshold are among them."""
-    p = StreamingPipeline(model, stream or StreamConfig())
+    p = StreamingPipeline(model, options or StreamConfig())
     closed = []
     for i in range(len(audio) // HOP + 1):  # every hop, then the end of the stream
         p.process(audio[i * HOP:(i + 1) * HOP]) if i < len(audio) // HOP else p.flush()
@@ -152,17 +152,17 @@ def candidate_series(model: Model, audio: np.ndarray, stream: StreamConfig = Non
     return np.array(times, float), np.array(scores, np.float32)
 
 
-def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path, stream: StreamConfig = None) -> dict:
+def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path, options: StreamConfig = None) -> dict:
     """One model (trained with heldout_fold `fold`) over the phrase's real clips and over its fold's
     part of the false-accept stream: peak score per clip, events per threshold of THRESHOLDS,
-    stream hours and the CPU seconds of the stream pass. stream: the pipeline's options (default
-    the runtime's)."""
+    stream hours and the CPU seconds of the stream pass. options: the pipeline's (default the
+    runtime's)."""
     from export.wakeword import heldout_paths
 
     model = Model(str(path))
     label = model.labels[1 - model.labels.index("_background_")]
-    series = ((lambda m, x: candidate_series(m, x, stream)) if model.spec.verify
-              else lambda m, x: score_series(m, x, label, stream))
+    series = ((lambda m, x: candidate_series(m, x, options)) if model.spec.verify
+              else lambda m, x: score_series(m, x, label, options))
     peaks = np.array([np.max(series(model, x)[1], initial=0.0) for _, x in clips])
     paths = heldout_paths(root, fold, n_folds)
     parts = [read_audio(p) for p in paths]
@@ -177,11 +177,11 @@ def fold_pass(path: Path, clips: list, fold: int, n_folds: int, root: Path, stre
             "top": [{"fold": fold, **e} for e in top]}
 
 
-def measure(models: list, keyword: str, root: Path, stream: StreamConfig = None) -> dict:
-    """Cross-fitted figures of models[k] (trained with heldout_fold k) for one wake word; stream:
-    the pipeline's options (default the runtime's)."""
+def measure(models: list, keyword: str, root: Path, options: StreamConfig = None) -> dict:
+    """Cross-fitted figures of models[k] (trained with heldout_fold k) for one wake word; options:
+    the pipeline's (default the runtime's)."""
     clips = positive_clips(root, keyword)
-    passes = [fold_pass(path, clips, k, len(models), root, stream) for k, path in enumerate(models)]
+    passes = [fold_pass(path, clips, k, len(models), root, options) for k, path in enumerate(models)]
     peaks = np.stack([p["peaks"] for p in passes])  # [models, clips]
     events, hours, cpu = sum(p["events"] for p in passes), sum(p["hours"] for p in passes), sum(p["cpu"] for p in passes)
     model, label = passes[-1]["model"], passes[-1]["label"]

@@ -797,7 +797,7 @@ def test_runtime_settings_writes_a_det_plot_beside_the_peers(tmp_path, data_root
 
     seen = []
 
-    def fake_measure(paths, keyword, root, stream=None):
+    def fake_measure(paths, keyword, root, options=None):
         seen.append(Model(str(paths[0])).spec.threshold)
         curve = [{"threshold": t, "recall": 1 - t / 2, "fa_per_hour": 2 * (1 - t), "events": 0} for t in (0.3, 0.5, 0.7)]
         distinct = [{**p, "recall": p["recall"] - 0.1} for p in curve]
@@ -831,8 +831,8 @@ def test_runtime_settings_vad_mode_reaches_the_pipeline_it_measures(tmp_path, da
 
     seen = []
 
-    def fake_measure(paths, keyword, root, stream=None):
-        seen.append(stream)
+    def fake_measure(paths, keyword, root, options=None):
+        seen.append(options)
         curve = [{"threshold": 0.5, "recall": 0.9, "fa_per_hour": 0.0, "events": 0}]
         return {"curve": curve, "default": curve[0], "cpu_s_per_audio_hour": 1.0, "n_positives": 10,
                 "n_distinct_recordings": 10, "distinct": {"curve": curve, "default": curve[0]}}
@@ -846,6 +846,17 @@ def test_runtime_settings_vad_mode_reaches_the_pipeline_it_measures(tmp_path, da
     model, silence = Model(str(resolve("alexa"))), np.zeros(3 * 16_000, np.float32)
     assert not bw.score_series(model, silence, "alexa")[1].any(), "the runtime's gate stays closed on silence"
     assert bw.score_series(model, silence, "alexa", StreamConfig(vad=False))[1].all(), "without the VAD the model runs at every hop"
+    # and fold_pass hands them on, for the clips and for the stream (a few files of it here, for time)
+    import export.wakeword as ew
+
+    monkeypatch.undo()
+    got, real = [], bw.score_series
+    monkeypatch.setattr(bw, "score_series", lambda m, x, label, options=None: (got.append(options), real(m, x, label, options))[1])
+    monkeypatch.setattr(ew, "heldout_paths", lambda root, fold, n: sorted((root / "speech_commands" / "yes").glob("*.flac"))[:4])
+    clips = bw.positive_clips(data_root, "alexa")[:2]
+    options = StreamConfig(vad_mode=3)
+    one = bw.fold_pass(resolve("alexa"), clips, 0, 2, data_root, options)
+    assert len(got) == 3 and all(o is options for o in got) and one["hours"] > 0
 
 
 def test_wakeword_benchmark_seeds_name_members_of_this_folder_or_one_beside_it():
