@@ -231,14 +231,15 @@ def events(times: np.ndarray) -> int:
     return count_events(times, np.ones(len(times)), 1.0, REFRACTORY_S)
 
 
-def with_distinct(res: dict, clips: list, caught: np.ndarray, default: int) -> dict:
+def with_distinct(res: dict, clips: list, caught: np.ndarray, caught_default: np.ndarray) -> dict:
     """res with the curve counting every recording once, as benchmarks.wakeword's (each clip weighs
     1 / its take's copies; the sets hold takes saved up to 20 times): caught[clip, point] says
-    whether the clip fired at the curve's point; default: the default's point."""
+    whether the clip fired at the curve's point, caught_default[clip] at the default."""
     groups = duplicate_groups(clips)
     w = distinct_weights(clips, groups)
     curve = [{**p, "recall": round(float(caught[:, i] @ w), 4)} for i, p in enumerate(res["curve"])]
-    return {**res, "n_distinct_recordings": len(groups), "distinct": {"default": curve[default], "curve": curve}}
+    default = {**res["default"], "recall": round(float(caught_default @ w), 4)}
+    return {**res, "n_distinct_recordings": len(groups), "distinct": {"default": default, "curve": curve}}
 
 
 def measure_series(peer, keyword: str, clips: list, stream: np.ndarray) -> dict:
@@ -254,14 +255,17 @@ def measure_series(peer, keyword: str, clips: list, stream: np.ndarray) -> dict:
     cpu = time.process_time() - cpu0
     hours = len(stream) / SAMPLE_RATE / 3600
 
-    grid = [*SERIES_THRESHOLDS, peer.default_threshold]  # (the default last)
-    caught = np.array([[count_events(t, s, th, REFRACTORY_S) >= 1 for th in grid] for t, s in pos])
-    points = [curve_point(th, np.mean(caught[:, i]), count_events(times, scores, th, REFRACTORY_S), hours) for i, th in enumerate(grid)]
+    def caught(th) -> np.ndarray:  # [clip]: fired at least once at th
+        return np.array([count_events(t, s, th, REFRACTORY_S) >= 1 for t, s in pos])
+
+    def point(th, hits):
+        return curve_point(th, np.mean(hits), count_events(times, scores, th, REFRACTORY_S), hours)
+
+    grid, at_default = np.stack([caught(th) for th in SERIES_THRESHOLDS], axis=1), caught(peer.default_threshold)
     res = {"n_positives": len(clips), "stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1),
-           "default": points[-1], "curve": points, "stream_score_max": round(float(scores.max()), 4)}
-    res = with_distinct(res, clips, caught, -1)
-    res["curve"], res["distinct"]["curve"] = res["curve"][:-1], res["distinct"]["curve"][:-1]
-    return res
+           "default": point(peer.default_threshold, at_default),
+           "curve": [point(th, grid[:, i]) for i, th in enumerate(SERIES_THRESHOLDS)], "stream_score_max": round(float(scores.max()), 4)}
+    return with_distinct(res, clips, grid, at_default)
 
 
 def measure_pocketsphinx(peer: PocketsphinxSweep, keyword: str, phrase: str, clips: list, stream: np.ndarray) -> dict:
@@ -288,7 +292,7 @@ def measure_pocketsphinx(peer: PocketsphinxSweep, keyword: str, phrase: str, cli
               f"its copy in the sweep {fas[k]}", file=sys.stderr)
     hmm = Path(single.config["hmm"])
     return {**with_distinct({"n_positives": len(clips), "stream_hours": round(hours, 4), "cpu_s_per_audio_hour": round(cpu / hours, 1),
-                             "default": curve[k], "curve": curve}, clips, caught, k),
+                             "default": curve[k], "curve": curve}, clips, caught, caught[:, k]),
             "versions": {"pocketsphinx": version("pocketsphinx")},
             "bytes": sum(p.stat().st_size for p in hmm.iterdir() if p.is_file()),
             "pronunciations": prons,
