@@ -9,6 +9,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, as_audio
 from .model import Model
 from .pipeline import MultiPipeline, StreamConfig, StreamingPipeline
+from .saving import tapped
 from .sources import Microphone, file_blocks, pcm_blocks
 
 CLIP_HOP_S = 0.1  # hop between windows when a clip is longer than the model's window
@@ -71,19 +72,21 @@ def pipeline(model: Models = "commands", config: StreamConfig = StreamConfig()):
 
 
 def stream_file(source, model: Models = "commands", config: StreamConfig = StreamConfig(),
-                rate: int = SAMPLE_RATE) -> Iterator:
+                rate: int = SAMPLE_RATE, recorder=None) -> Iterator:
     """Events from a file path, or from raw s16le PCM on stdin when source is "-"; `model` as in
-    pipeline()."""
+    pipeline(); `recorder` (an edge.saving.EventRecorder) hears every block first, so that it
+    holds each event's audio when the event comes."""
     p = pipeline(model, config)
     blocks = pcm_blocks(rate=rate) if str(source) == "-" else file_blocks(source)
-    return p.run(blocks)
+    return p.run(tapped(blocks, recorder))
 
 
 def listen(model: Models = "commands", device=None, config: StreamConfig = StreamConfig(),
-           max_seconds: Optional[float] = None, on_start=None) -> Iterator:
-    """Events from a microphone until interrupted (or max_seconds of audio); `model` as in pipeline()."""
+           max_seconds: Optional[float] = None, on_start=None, recorder=None) -> Iterator:
+    """Events from a microphone until interrupted (or max_seconds of audio); `model` and `recorder`
+    as in stream_file()."""
     p = pipeline(model, config)
     with Microphone(device) as mic:
         if on_start:
             on_start(mic)
-        yield from p.run(mic.blocks(max_seconds))
+        yield from p.run(tapped(mic.blocks(max_seconds), recorder))

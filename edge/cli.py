@@ -24,6 +24,10 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
                         "models at once (e.g. --model alexa --model commands), each event then naming its model; "
                         "the options below apply to every model")
     p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("--save-events", metavar="DIR",
+                   help="write the audio of each event (its window and the second before) to a WAV file in DIR, made if "
+                        "missing, never over a file that is there; the event then names its file. Keep the false accepts "
+                        "and train them away: edge-export wakeword PHRASE --negatives DIR")
     p.add_argument("--hop-ms", type=int, help="model runs every this many ms (default: the model's own, 100 unless it says)")
     p.add_argument("--idle-stride", type=int, metavar="N",
                    help="while the model hears nothing near an event, it runs only every N-th hop, the hops between keeping "
@@ -76,12 +80,23 @@ def _models(a) -> list:
     return a.model or ["commands"]
 
 
-def _print_event(e, as_json: bool) -> None:
+def _recorder(a):
+    """The event recorder of --save-events, or None."""
+    if not a.save_events:
+        return None
+    from .saving import EventRecorder
+
+    return EventRecorder(a.save_events)
+
+
+def _print_event(e, as_json: bool, recorder=None) -> None:
+    saved = recorder.save(e) if recorder is not None else None
     if as_json:
-        print(json.dumps(e.to_dict()), flush=True)
+        print(json.dumps({**e.to_dict(), **({"audio": str(saved)} if saved else {})}), flush=True)
     else:
         model = f"{e.model:12s} " if e.model else ""
-        print(f"{e.start:8.2f}s - {e.end:8.2f}s  {model}{e.type:9s} {e.label:12s} {e.score:.3f}", flush=True)
+        print(f"{e.start:8.2f}s - {e.end:8.2f}s  {model}{e.type:9s} {e.label:12s} {e.score:.3f}"
+              + (f"  {saved}" if saved else ""), flush=True)
 
 
 def cmd_classify(a) -> int:
@@ -110,21 +125,22 @@ def cmd_stream(a) -> int:
 
     if a.source != "-" and not Path(a.source).is_file():
         raise AudioError(f"{a.source}: no such file")
-    for e in stream_file(a.source, _models(a), _config(a), a.rate):
-        _print_event(e, a.json)
+    recorder = _recorder(a)
+    for e in stream_file(a.source, _models(a), _config(a), a.rate, recorder):
+        _print_event(e, a.json, recorder)
     return 0
 
 
 def cmd_listen(a, device=None, seconds=None) -> int:
     from .api import listen
 
-    mic = {}
+    mic, recorder = {}, _recorder(a)
     def started(m):
         mic["m"] = m
         print(f"listening on {m.name} at {m.rate} Hz (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
-        for e in listen(_models(a), device, _config(a), seconds, on_start=started):
-            _print_event(e, a.json)
+        for e in listen(_models(a), device, _config(a), seconds, on_start=started, recorder=recorder):
+            _print_event(e, a.json, recorder)
     except KeyboardInterrupt:
         pass
     if mic and mic["m"].overflows:

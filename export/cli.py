@@ -105,6 +105,12 @@ def parser() -> argparse.ArgumentParser:
                         "leave them out, so the other phrases' recordings do not teach them that such a voice and microphone are not "
                         "the phrase, while the gate keeps those phrases quiet; 'none': every model takes every folder "
                         f"(default {','.join(WakewordConfig.first_only)}; benchmarks/WAKEWORD.md, 'The mixed pair')")
+    w.add_argument("--negatives", action="append", metavar="PATH",
+                   help="your own recordings of what must not wake the device (a TV, a radio, the household's talk, a "
+                        "wake word meant for another device, the clips `edge stream --save-events` kept of false accepts): "
+                        "a folder, searched for .flac/.wav/.ogg, or a file, of any rate and length; give it again for more. "
+                        "Every model takes them as real negatives and mines its hard negatives from them too. Never put "
+                        "recordings of the phrase itself here (benchmarks/WAKEWORD.md, 'Your own negatives')")
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help=f"training epochs (default {WakewordConfig.epochs})")
@@ -304,6 +310,8 @@ def wakeword_config(a):
         given["warps"] = parse_warps(a.warps)
     if a.first_only is not None:
         given["first_only"] = () if a.first_only.strip().lower() == "none" else _folders(a.first_only)
+    if a.negatives:
+        given["negative_audio"] = tuple(a.negatives)
     return WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=_folders(a.exclude), heldout_fold=a.heldout_fold, **given)
 
 

@@ -45,6 +45,8 @@ BACKGROUND = "_background_"
 PAUSE_S = (0.05, 0.35)  # the silence put between two words of the phrase (WakewordConfig.pause)
 SLOW_FACTOR = (1.1, 1.5)  # how much longer a slowed synthesized clip is (WakewordConfig.slow)
 NEGATIVE_SOURCES = ("speech_commands", "emodb", "wakewords")
+NEGATIVE_AUDIO = "negative_audio"  # the source name of the user's own negatives (WakewordConfig.negative_audio)
+PIECE_S = 3.0  # the user's recordings are cut into pieces of at most this many seconds, each a clip like the data's
 SHAPE_NORMS = ("none", "first", "all")  # which models of the ensemble take the mean spectrum out (WakewordConfig.shape_norm)
 
 
@@ -81,7 +83,10 @@ class WakewordConfig:
     the first model (the gate) takes negatives from; the models after it leave them out, each on
     its own draws of the real clips (default "wakewords": over three voice draws every dev phrase's
     mean recall at 1 and 0.5 false accepts per hour rose, alexa 99.8 / 99.0 -> 100 / 100 %, and the
-    gate keeps the other wake words quiet; benchmarks/WAKEWORD.md, 'The mixed pair'). heldout_fold of n_folds:
+    gate keeps the other wake words quiet; benchmarks/WAKEWORD.md, 'The mixed pair'). negative_audio:
+    the user's own recordings of what must not fire the phrase (folders searched for audio, or files;
+    any rate, any length: cut into pieces of at most PIECE_S), real negatives of every model beside the
+    data folder's, and in the stream hard negatives are mined from (--negatives; user_pieces). heldout_fold of n_folds:
     the speakers of Speech Commands and EmoDB (and the noise files) in that fold are kept out of
     training to measure false accepts on (-1: none, train on all). run_on: share of real negative windows cut from three real clips
     joined end to end (word after word: the false accepts were where one clip runs into the
@@ -300,6 +305,7 @@ class WakewordConfig:
     lexicon_words: int = 0
     exclude: tuple = ()
     first_only: tuple = ("wakewords",)
+    negative_audio: tuple = ()
     heldout_fold: int = -1
     n_folds: int = 2
     seed: int = 0
@@ -351,6 +357,9 @@ class WakewordConfig:
             bad = set(getattr(self, name)) - set(NEGATIVE_SOURCES)
             if bad:
                 raise ValueError(f"{name} names unknown sources {sorted(bad)}: known are {', '.join(NEGATIVE_SOURCES)}")
+        if isinstance(self.negative_audio, (str, Path)) or not all(isinstance(n, (str, Path)) for n in self.negative_audio):
+            raise ValueError(f"negative_audio must be a list of folders or audio files, got {self.negative_audio!r}")
+        object.__setattr__(self, "negative_audio", tuple(str(n) for n in self.negative_audio))
         if not 0.5 <= self.window_s <= 3.0:
             raise ValueError(f"window_s must be in [0.5, 3], got {self.window_s}")
         if self.voice_seed < -1 or self.batch_seed < -1:
@@ -505,6 +514,48 @@ def heldout_paths(root: Path, fold: int, n_folds: int) -> list:
     return out
 
 
+def negative_audio_files(paths: tuple) -> list:
+    """The audio files of the user's negatives: each path a file, or a folder searched for audio
+    (.flac, .wav, .ogg) in sorted order. A path missing, or a folder without audio, is an error
+    told before any synthesis."""
+    out = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            found = sorted(q for q in path.rglob("*") if q.suffix.lower() in D.AUDIO_SUFFIXES and q.is_file())
+            if not found:
+                raise D.DataError(f"{path}: no audio files ({', '.join(D.AUDIO_SUFFIXES)}) in this folder of negatives")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise D.DataError(f"{path}: not found (a folder or audio file of negatives)")
+    return list(dict.fromkeys(out))
+
+
+def user_pieces(files: list) -> tuple:
+    """(pieces, words, seconds): the user's recordings at 16 kHz mono, each cut into pieces of at most
+    PIECE_S (the last one joined to the one before it when shorter than half a second), so a long
+    recording is drawn as often as its length asks and runs on in the mining stream as it was
+    recorded; each piece 'says' its folder's name (the which-word head's class; a repeat draws
+    pieces of the same folder)."""
+    from edge.audio import AudioError, load_audio
+
+    piece, pieces, words, seconds = int(PIECE_S * SAMPLE_RATE), [], [], 0.0
+    for f in files:
+        try:
+            x = load_audio(f)
+        except AudioError as e:
+            raise D.DataError(f"negatives: {e}") from None
+        seconds += len(x) / SAMPLE_RATE
+        cuts = list(range(0, len(x), piece))
+        if len(cuts) > 1 and len(x) - cuts[-1] < SAMPLE_RATE // 2:
+            cuts.pop()
+        pieces += [x[a:b] for a, b in zip(cuts, cuts[1:] + [len(x)])]
+        words += [f"{NEGATIVE_AUDIO}:{f.parent.name}"] * len(cuts)
+    return pieces, words, seconds
+
+
 def _without(phrase: str, texts: list) -> list:
     """The random word sequences that do not say the phrase: "tournament chagrins computerized"
     says "computer", and a window cut just after it would be the phrase labelled a negative."""
@@ -567,7 +618,8 @@ class Pools:
         self.run_on, self.repeat = cfg.run_on, cfg.repeat
         self.own = own_recordings(root, cfg.phrase)
         listed = self._real_paths(cfg, root)  # a missing folder is told now, not after minutes of synthesis
-        if cfg.models > 1 and not any(paths for source, paths in listed.items() if source not in cfg.first_only):
+        user_files = negative_audio_files(cfg.negative_audio)
+        if cfg.models > 1 and not user_files and not any(paths for source, paths in listed.items() if source not in cfg.first_only):
             raise D.DataError(f"the models after the first would have no real speech for negatives under {root}: all of it is in "
                               f"first_only ({', '.join(cfg.first_only)}; --first-only none gives every model every folder)")
         t0 = time.time()
@@ -593,6 +645,7 @@ class Pools:
                                             phonetic.confusables(cfg.phrase, cfg.confusables, lex)))
             read = side.submit(lambda: [D.load_clips([D.Clip(p, BACKGROUND, "") for p in paths], length=None)
                                         for paths in listed.values()])
+            read_user = side.submit(user_pieces, user_files)
             self.positive = _synthesize_all([(texts[i % len(texts)], v) for i, v in enumerate(voices + hibari)])
             lexicon, self.confusable_texts = searched.result()
             paused, paused_negative, paused_texts, paused_voices = _paused(cfg, voices + hibari, self.confusable_texts)
@@ -612,6 +665,7 @@ class Pools:
             self.negative_voice_counts = {e: n for e in self.voice_counts if (n := sum(v.engine == e for v in said_by))}
             self.tts_negative = _synthesize_all(neg_jobs) + paused_negative
             real = read.result()  # (its seconds, if any are left to wait, count as synthesis in the record)
+            user, user_words, user_seconds = read_user.result()
         self.phrase, self.tts_negative_texts = cfg.phrase, [t for t, _ in neg_jobs] + paused_texts
         self.tts_seconds = time.time() - t0
         self.slow = cfg.slow
@@ -625,6 +679,12 @@ class Pools:
             self.real_words += [what_is_said(source, p) for p in paths]
             self.real_sources += [source] * len(paths)
             self.real_counts[source] = len(paths)
+        if user:  # the user's own negatives, after the data's clips: every model takes them (no first_only, no fold)
+            self.real_negative += user
+            self.real_words += user_words
+            self.real_sources += [NEGATIVE_AUDIO] * len(user)
+            self.real_counts[NEGATIVE_AUDIO] = len(user)
+        self.negative_audio = {"files": len(user_files), "seconds": round(user_seconds, 1), "pieces": len(user)} if user_files else None
         self.noises = [v for k, v in sorted(D.noise_bank(root).items())
                        if D.fold_of(speaker_group("background_noise", Path(k)), cfg.n_folds) != cfg.heldout_fold]
         self.root = root
@@ -632,7 +692,8 @@ class Pools:
         log(f"data: {len(self.positive)} TTS positives ({self.voice_counts}; {self.paused['paused_positives']} with a pause), "
             f"{len(self.tts_negative)} TTS negatives ({len(self.confusable_texts)} confusable texts; "
             f"{self.paused['paused_negatives']} with a pause), {len(self.real_negative)} real negative clips {self.real_counts}, "
-            f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)")
+            f"{len(self.noises)} noise files; own recordings never used: {self.own or 'none'} ({self.tts_seconds:.0f}s)"
+            + (f"; your negatives: {self.negative_audio['files']} files, {self.negative_audio['seconds'] / 60:.1f} min" if self.negative_audio else ""))
 
     def _index_real(self) -> None:
         """What is derived from the real clips: the which-word head's classes, each clip's class, the
@@ -698,7 +759,8 @@ class Pools:
                 "neural_voice_accents": self.accent_counts, "tts_negatives": len(self.tts_negative),
                 "negative_voices": self.negative_voice_counts,
                 "confusable_texts": self.confusable_texts, "real_negative_clips": self.real_counts,
-                "noise_files": len(self.noises), "own_recordings_left_out": self.own}
+                "noise_files": len(self.noises), "own_recordings_left_out": self.own,
+                **({"negative_audio": self.negative_audio} if self.negative_audio else {})}
 
 
 def _crop(x: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:

@@ -109,3 +109,45 @@ def test_a_reader_that_goes_away_is_not_an_error():
     r = subprocess.run(f"{sys.executable} -m edge.cli stream --no-vad --refractory 0 '{demo}' | head -c 1",
                        shell=True, capture_output=True, text=True, executable="/bin/bash")
     assert "error" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_saved_events_hold_the_audio_each_event_fired_on(tmp_path, monkeypatch):
+    """--save-events DIR: each event names a 16 kHz WAV in DIR holding the stream's audio from a
+    second before its window to its end (real speech, two models at once, the model in the name);
+    one event saved twice gets a second name, the first file untouched; a DIR that is a file is a
+    one-line error, the file kept."""
+    from importlib import resources
+    from pathlib import Path
+
+    from edge.events import Detection
+    from edge import saving
+    from edge.saving import EventRecorder
+    from edge.sources import file_blocks
+
+    demo = resources.files("edge") / "samples" / "commands_demo.flac"
+    kept = tmp_path / "kept" / "here"  # made, parents too
+    r = edge("stream", demo, "--model", "commands", "--model", "alexa", "--json", "--save-events", kept)
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 0 and len(events) >= 3, r.stderr
+    stream = np.concatenate(list(file_blocks(demo)))
+    for e in events:
+        x, rate = sf.read(e["audio"], dtype="float32")
+        a, b = max(0, round((e["start"] - 1.0) * 16_000)), round(e["end"] * 16_000)
+        assert rate == 16_000 and Path(e["audio"]).parent == kept and f"_{e['model']}_{e['label']}_" in Path(e["audio"]).name
+        assert len(x) == b - a and np.abs(x - np.clip(stream[a:b], -1, 1)).max() <= 1.5 / 32768, e
+    assert len(list(kept.iterdir())) == len(events)
+    text = edge("stream", demo, "--save-events", tmp_path / "text")
+    assert all(line.split()[-1].endswith(".wav") and Path(line.split()[-1]).is_file() for line in text.stdout.splitlines())
+    monkeypatch.setattr(saving.time, "strftime", lambda _: "20261207-120000")  # one second for both
+    recorder = EventRecorder(tmp_path / "twice")
+    recorder.feed(stream[:48_000])
+    e = Detection("yes", 0.9, 1.5, 3.0)
+    first = recorder.save(e)
+    before = first.read_bytes()
+    second = recorder.save(e)
+    assert (first.name, second.name) == ("20261207-120000_yes_1.50s.wav", "20261207-120000_yes_1.50s_2.wav")
+    assert first.read_bytes() == before == second.read_bytes()
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    assert "not a folder" in one_line_error(edge("stream", demo, "--save-events", blocker))
+    assert blocker.read_text() == "mine"

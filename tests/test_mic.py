@@ -1,6 +1,7 @@
 """The microphone path for real: a PulseAudio virtual microphone (a null sink and a remap
 source) carries real clips into `edge listen`, which captures at the device's own rate."""
 import json
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -86,9 +87,15 @@ def test_listen_fires_once_per_spoken_wake_word(virtual_mic, data_root, tmp_path
     for c in clips:
         x, _ = sf.read(str(c), dtype="float32")
         parts += [x, gap]
-    heard = listen_while_playing(virtual_mic, np.concatenate(parts), tmp_path, "--model", WAKEWORD_MODEL)
+    events = events_while_playing(virtual_mic, np.concatenate(parts), tmp_path, "--model", WAKEWORD_MODEL, "--save-events", tmp_path / "kept")
+    heard = [e["label"] for e in events]
     assert heard.count(phrase) >= len(clips) - 1, f"played {len(clips)} x {phrase!r}, heard {heard}"
     assert len(heard) <= len(clips), f"one event per utterance: played {len(clips)}, heard {heard}"
+    for e in events:  # --save-events: each event's audio, heard through the microphone, kept
+        x, rate = sf.read(e["audio"], dtype="float32")
+        assert rate == 16_000 and len(x) == round((e["end"] - e["start"] + 1.0) * 16_000), (e, len(x))
+        assert np.sqrt(np.mean(x ** 2)) > 1e-3, f"{e['audio']}: the saved audio holds the speech played"
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == sorted(Path(e["audio"]).name for e in events)
 
 
 def test_listen_runs_a_wake_word_and_the_commands_at_once(virtual_mic, data_root, word_stream, tmp_path):

@@ -1311,6 +1311,8 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert cli.main(args + ["--shape-norm", other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
                            "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--eq", "0.4", "--epochs", "20", "--kokoro-voices", "250",
                            "--verify", "--verify-threshold", "0.7", "--freq-mask", "9,4"]) == 0
+    assert cli.main(args + ["--negatives", str(tmp_path / "tv"), "--negatives", str(tmp_path / "a.wav")]) == 0
+    assert seen.pop().negative_audio == (str(tmp_path / "tv"), str(tmp_path / "a.wav"))
     assert cli.main(args) == 0 and len(seen) == 2
     assert (seen[0].ctc_weight, seen[0].models, seen[0].seed, seen[0].phrase, seen[0].gate) == (0.2, 3, 4, "hey edge", 0.1)
     assert not seen[0].kokoro_negatives and seen[1].kokoro_negatives == W.WakewordConfig.kokoro_negatives
@@ -1325,6 +1327,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[0].reduced, seen[1].reduced) == (0.2, W.WakewordConfig.reduced)
     assert (seen[0].eq, seen[1].eq) == (0.4, W.WakewordConfig.eq)
     assert (seen[0].shape_norm, seen[1].shape_norm) == (other_norm, W.WakewordConfig.shape_norm)
+    assert seen[0].negative_audio == seen[1].negative_audio == (), "none unless given"
 
 
 def test_negatives_are_said_by_kokoro_only_if_asked_and_never_say_the_phrase(monkeypatch, data_root):
@@ -1391,6 +1394,56 @@ def test_a_missing_negatives_folder_is_named_before_any_synthesis(monkeypatch, t
     pools = Pools(WakewordConfig("hey edge", exclude=("emodb",), **small), tmp_path, log=lambda *_: None)
     assert calls and pools.real_counts == {"speech_commands": 2295, "wakewords": 1484}
     assert len(pools.real_negative) == len(pools.real_words) == 2295 + 1484
+
+
+def test_your_own_negatives_join_every_model_and_the_mining_stream_as_recorded(monkeypatch, tmp_path, data_root):
+    """negatives: a user's recordings (any rate, channels, length; a folder searched, or a file) are
+    cut into pieces of at most 3 s that join end to end into the recording, taken by every model
+    (first_only does not leave them out) and by the stream hard negatives are mined from; a missing
+    path or a folder without audio is told before any synthesis, in one line."""
+    import re
+
+    import soundfile as sf
+
+    import export.data as D
+    import export.tts as T
+    from edge.audio import load_audio
+    from edge.features import LogMel
+    from export.wakeword import NegativeStream, Pools, WakewordConfig
+
+    calls = []
+    monkeypatch.setattr(T, "synthesize", lambda text, voice: calls.append(text) or np.zeros(1600, np.float32))
+    small = dict(espeak_voices=2, piper_voices=0, kokoro_voices=0, hibari_voices=0, confusables=2, random_phrases=4, lexicon_words=1500,
+                 exclude=("speech_commands", "emodb"))
+    for bad, message in ((tmp_path / "nowhere", "nowhere: not found"), (tmp_path, "no audio files")):
+        with pytest.raises(D.DataError, match=re.escape(message)):
+            Pools(WakewordConfig("hey edge", negative_audio=(str(bad),), **small), data_root, log=lambda *_: None)
+    assert calls == [], "told before the voices speak"
+    with pytest.raises(ValueError, match="negative_audio must be a list"):
+        WakewordConfig("hey edge", negative_audio=str(tmp_path))
+    talk = np.concatenate([load_audio(p) for p in sorted((data_root / "emodb").rglob("*.flac"))[:4]])[:int(7.2 * 16000)]  # real speech
+    tv = tmp_path / "mine" / "tv"
+    tv.mkdir(parents=True)
+    stereo = np.stack([talk, talk], 1)
+    sf.write(tv / "evening.wav", np.repeat(stereo, 3, 0)[::1], 48_000)  # 48 kHz stereo: read as 16 kHz mono
+    sf.write(tmp_path / "radio.flac", talk[:int(3.3 * 16000)], 16_000)  # its last 0.3 s joins the first piece
+    pools = Pools(WakewordConfig("hey edge", negative_audio=(str(tmp_path / "mine"), str(tmp_path / "radio.flac")), **small),
+                  data_root, log=lambda *_: None)
+    mine = [i for i, s in enumerate(pools.real_sources) if s == "negative_audio"]
+    evening = load_audio(tv / "evening.wav")
+    assert len(evening) == len(talk) == int(7.2 * 16000), "resampled to 16 kHz mono"
+    pieces = [pools.real_negative[i] for i in mine]
+    n_evening = 3  # 3 + 3 + 1.2 s
+    assert len(mine) == pools.real_counts["negative_audio"] == n_evening + 1 and mine == list(range(mine[0], mine[0] + len(mine)))
+    assert all(len(x) <= 48_000 for x in pieces[:n_evening]) and len(pieces[-1]) == int(3.3 * 16000)
+    np.testing.assert_array_equal(np.concatenate(pieces[:n_evening]), evening)
+    assert [pools.real_words[i] for i in mine] == ["negative_audio:tv"] * n_evening + [f"negative_audio:{tmp_path.name}"]
+    assert pools.counts()["negative_audio"] == {"files": 2, "seconds": round((len(evening) + 3.3 * 16000) / 16000, 1), "pieces": len(mine)}
+    after_first = pools.without(("wakewords",))  # the second model's pools (first_only)
+    assert after_first.real_counts == {"negative_audio": len(mine)} and len(after_first.real_negative) == len(mine)
+    stream = NegativeStream(after_first, 24_000, LogMel())
+    np.testing.assert_array_equal(stream.audio[24_000:], np.concatenate(pieces)), "mined from as recorded"
+    assert "negative_audio" not in Pools(WakewordConfig("hey edge", first_only=(), **small), data_root, log=lambda *_: None).counts()
 
 
 def test_paused_positives_split_the_phrase_at_a_word_and_put_silence_between(monkeypatch):
