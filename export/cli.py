@@ -103,14 +103,17 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--first-only", metavar="SRC", default=None,
                    help="comma-separated data folders only the first model (the gate) takes negatives from; the models after it "
                         "leave them out, so the other phrases' recordings do not teach them that such a voice and microphone are not "
-                        "the phrase, while the gate keeps those phrases quiet; 'none': every model takes every folder "
+                        "the phrase, while the gate keeps those phrases quiet; negative_audio names your --negatives; "
+                        "'none': every model takes every folder "
                         f"(default {','.join(WakewordConfig.first_only)}; benchmarks/WAKEWORD.md, 'The mixed pair')")
     w.add_argument("--negatives", action="append", metavar="PATH",
                    help="your own recordings of what must not wake the device (a TV, a radio, the household's talk, a "
                         "wake word meant for another device, the clips `edge stream --save-events` kept of false accepts): "
                         "a folder, searched for .flac/.wav/.ogg, or a file, of any rate and length; give it again for more. "
-                        "Every model takes them as real negatives and mines its hard negatives from them too. Never put "
-                        "recordings of the phrase itself here (benchmarks/WAKEWORD.md, 'Your own negatives')")
+                        "The first model (the gate) takes them as real negatives and mines its hard negatives from them "
+                        "too; --first-only wakewords gives them to every model, which silenced them fully in our "
+                        "measurement but caught fewer real people. Never put recordings of the phrase itself here "
+                        "(benchmarks/WAKEWORD.md, 'Your own negatives')")
     w.add_argument("--heldout-fold", type=int, default=-1, metavar="K",
                    help="keep the Speech Commands/EmoDB speakers of fold K of 2 out of training and measure false accepts on them")
     w.add_argument("--epochs", type=int, help=f"training epochs (default {WakewordConfig.epochs})")

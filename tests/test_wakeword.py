@@ -283,17 +283,17 @@ def test_first_only_folders_are_left_out_by_every_model_but_the_first():
     from export.wakeword import WakewordConfig
 
     cfg = WakewordConfig(phrase="hey edge", models=3, exclude=["emodb"])
-    assert cfg.first_only == ("wakewords",) and [cfg.member_exclude(k) for k in range(3)] == [
-        ("emodb",), ("emodb", "wakewords"), ("emodb", "wakewords")]
+    assert cfg.first_only == ("wakewords", "negative_audio") and [cfg.member_exclude(k) for k in range(3)] == [
+        ("emodb",), ("emodb", "wakewords", "negative_audio"), ("emodb", "wakewords", "negative_audio")]
     assert [(c.exclude, c.first_only, c.models) for c in (cfg.alone(k) for k in range(2))] == [
-        (("emodb",), (), 1), (("emodb", "wakewords"), (), 1)]
+        (("emodb",), (), 1), (("emodb", "wakewords", "negative_audio"), (), 1)]
     none = WakewordConfig(phrase="hey edge", first_only=[])
     assert [none.member_exclude(k) for k in range(2)] == [(), ()]
     from export.cli import parser, wakeword_config
 
     given = {opt: wakeword_config(parser().parse_args(["wakeword", "hey edge", "-o", "x.onnx", *opt.split()])).first_only
              for opt in ("", "--first-only none", "--first-only wakewords,emodb")}
-    assert given == {"": ("wakewords",), "--first-only none": (), "--first-only wakewords,emodb": ("wakewords", "emodb")}
+    assert given == {"": ("wakewords", "negative_audio"), "--first-only none": (), "--first-only wakewords,emodb": ("wakewords", "emodb")}
     for bad, message in ((["radio"], "first_only names unknown sources"), ("wakewords", "first_only must be a list")):
         with pytest.raises(ValueError, match=message):
             WakewordConfig(phrase="hey edge", first_only=bad)
@@ -454,7 +454,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
                          piper_voices=2, kokoro_voices=2, hibari_voices=4, confusables=2, confusable_voices=1, random_phrases=4,
                          lexicon_words=1500, exclude=("speech_commands",), calibration_windows=8, models=2,
                          ctc_weight=0.3, ctc_batch=8, shape_norm="first", freq_mask_width=[6, 2], channel=[0, 0.5])
-    assert cfg.first_only == ("wakewords",), "the default"
+    assert cfg.first_only == ("wakewords", "negative_audio"), "the default"
     from export.data import AUDIO_SUFFIXES
 
     emodb = sum(p.suffix.lower() in AUDIO_SUFFIXES for p in (data_root / "emodb").rglob("*"))
@@ -491,7 +491,7 @@ def test_mean_of_models_is_what_models_2_ships(tmp_path, data_root, monkeypatch)
     members = [tmp_path / f"seed{k}.onnx" for k in (0, 1)]
     for k, m in enumerate(members):
         alone = WakewordConfig(**record["train_config"]).alone(k)
-        assert (alone.exclude, alone.first_only) == ((("speech_commands",), ("speech_commands", "wakewords"))[k], ())
+        assert (alone.exclude, alone.first_only) == ((("speech_commands",), ("speech_commands", "wakewords", "negative_audio"))[k], ())
         widths.clear(), channels.clear()
         build_members([m], alone, data_root, log=lambda *_: None)
         assert set(widths) == {(6, 2)[k]} and set(channels) == {(0.0, 0.5)[k]}
@@ -678,6 +678,20 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_bad_negatives_are_one_line_before_any_synthesis(tmp_path, data_root):
+    """--negatives: a path missing, a folder without audio, a file that is not audio: one line, at once."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "notes.wav").write_text("not audio\n" * 50)
+    sf_ok = tmp_path / "mixed" / "ok.flac"
+    sf_ok.write_bytes((data_root / "smoke" / "yes_1000ms.wav").read_bytes())  # (a WAV named .flac is read by its header)
+    for given, message in (("nowhere", "nowhere: not found"), ("empty", "no audio files"), ("mixed", "notes.wav: not a readable audio file")):
+        r = subprocess.run([sys.executable, "-m", "export.cli", "wakeword", "hey edge", "-o", "x.onnx", "--data", str(data_root),
+                            "--negatives", str(tmp_path / given)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert not (tmp_path / "x.onnx").exists()
 
 
 def test_models_after_the_first_without_real_negatives_is_one_line(tmp_path, data_root):
@@ -1396,11 +1410,12 @@ def test_a_missing_negatives_folder_is_named_before_any_synthesis(monkeypatch, t
     assert len(pools.real_negative) == len(pools.real_words) == 2295 + 1484
 
 
-def test_your_own_negatives_join_every_model_and_the_mining_stream_as_recorded(monkeypatch, tmp_path, data_root):
-    """negatives: a user's recordings (any rate, channels, length; a folder searched, or a file) are
-    cut into pieces of at most 3 s that join end to end into the recording, taken by every model
-    (first_only does not leave them out) and by the stream hard negatives are mined from; a missing
-    path or a folder without audio is told before any synthesis, in one line."""
+def test_your_own_negatives_join_the_gate_and_the_mining_stream_as_recorded(monkeypatch, tmp_path, data_root):
+    """negative_audio (--negatives): a user's recordings (any rate, channels, length; a folder
+    searched, or a file) are cut into pieces of at most 3 s that join end to end into the
+    recording, taken by the first model (by default, first_only) or by every model (first_only
+    without them), and by the stream its hard negatives are mined from; a missing path or a folder
+    without audio is told before any synthesis, in one line."""
     import re
 
     import soundfile as sf
@@ -1409,6 +1424,8 @@ def test_your_own_negatives_join_every_model_and_the_mining_stream_as_recorded(m
     import export.tts as T
     from edge.audio import load_audio
     from edge.features import LogMel
+    from dataclasses import replace
+
     from export.wakeword import NegativeStream, Pools, WakewordConfig
 
     calls = []
@@ -1427,8 +1444,11 @@ def test_your_own_negatives_join_every_model_and_the_mining_stream_as_recorded(m
     stereo = np.stack([talk, talk], 1)
     sf.write(tv / "evening.wav", np.repeat(stereo, 3, 0)[::1], 48_000)  # 48 kHz stereo: read as 16 kHz mono
     sf.write(tmp_path / "radio.flac", talk[:int(3.3 * 16000)], 16_000)  # its last 0.3 s joins the first piece
-    pools = Pools(WakewordConfig("hey edge", negative_audio=(str(tmp_path / "mine"), str(tmp_path / "radio.flac")), **small),
-                  data_root, log=lambda *_: None)
+    cfg = WakewordConfig("hey edge", negative_audio=(str(tmp_path / "mine"), str(tmp_path / "radio.flac")), **small)
+    with pytest.raises(D.DataError, match="the models after the first would have no real speech"):
+        Pools(cfg, data_root, log=lambda *_: None)  # by default the second model leaves them out, and nothing is left here
+    every = replace(cfg, first_only=("wakewords",))
+    pools = Pools(every, data_root, log=lambda *_: None)
     mine = [i for i, s in enumerate(pools.real_sources) if s == "negative_audio"]
     evening = load_audio(tv / "evening.wav")
     assert len(evening) == len(talk) == int(7.2 * 16000), "resampled to 16 kHz mono"
@@ -1439,10 +1459,15 @@ def test_your_own_negatives_join_every_model_and_the_mining_stream_as_recorded(m
     np.testing.assert_array_equal(np.concatenate(pieces[:n_evening]), evening)
     assert [pools.real_words[i] for i in mine] == ["negative_audio:tv"] * n_evening + [f"negative_audio:{tmp_path.name}"]
     assert pools.counts()["negative_audio"] == {"files": 2, "seconds": round((len(evening) + 3.3 * 16000) / 16000, 1), "pieces": len(mine)}
-    after_first = pools.without(("wakewords",))  # the second model's pools (first_only)
+    assert every.member_exclude(1) == ("speech_commands", "emodb", "wakewords")
+    after_first = pools.without(every.member_exclude(1))  # the second model's pools (first_only)
     assert after_first.real_counts == {"negative_audio": len(mine)} and len(after_first.real_negative) == len(mine)
     stream = NegativeStream(after_first, 24_000, LogMel())
     np.testing.assert_array_equal(stream.audio[24_000:], np.concatenate(pieces)), "mined from as recorded"
+    assert cfg.member_exclude(0) == ("speech_commands", "emodb") and pools.without(cfg.member_exclude(0)) is pools
+    second = replace(cfg, exclude=("speech_commands",)).alone(1)  # by default the second model, trained alone, reads none of them
+    assert second.exclude == ("speech_commands", "wakewords", "negative_audio")
+    assert set(Pools(second, data_root, log=lambda *_: None).counts()["real_negative_clips"]) == {"emodb"}
     assert "negative_audio" not in Pools(WakewordConfig("hey edge", first_only=(), **small), data_root, log=lambda *_: None).counts()
 
 
@@ -1671,3 +1696,37 @@ def test_peer_benchmark_counts_every_recording_once_as_ours_does(data_root):
     table = report({"pad_s": PAD_S, "refractory_s": 2.0, "stream_hours": 1 / 60,
                     "peers": {"stand-in": {"smart_mirror": {**res, "notes": [], "versions": {}}}}})
     assert "| stand-in | smart_mirror | 4 (5) | 50.0 % |" in table
+
+
+def test_own_negatives_halves_keep_a_take_in_one_half_and_measure_through_the_runtime(tmp_path, data_root, capsys):
+    """benchmarks.own_negatives: `split` puts every recording in one half, a take saved twice in the
+    same one, the same halves every time, and links half A's files; `measure` counts a model's events
+    on each half through the runtime (the shipped alexa on real alexa recordings fires); bad input is
+    one line, nothing changed."""
+    from benchmarks.own_negatives import main
+    from benchmarks.wakeword_data import duplicate_groups, positive_clips
+
+    assert main(["split", "smart_mirror", "--out", str(tmp_path / "own"), "--data", str(data_root)]) == 0
+    halves = json.loads((tmp_path / "own" / "halves.json").read_text())
+    names = {h: [Path(p).name for p in halves[h]] for h in "AB"}
+    assert not set(names["A"]) & set(names["B"]) and len(names["A"]) + len(names["B"]) == 369 and min(map(len, names.values())) > 150
+    for group in duplicate_groups(positive_clips(data_root, "smart_mirror")):
+        assert len({"A" if n in names["A"] else "B" for n in group}) == 1, group
+    assert (len(names["A"]), len(names["B"])) == (173, 196), "the halves of benchmarks/WAKEWORD.md, 'Your own negatives'"
+    assert sorted(p.name for p in (tmp_path / "own" / "A").iterdir()) == sorted(names["A"])
+    assert main(["split", "smart_mirror", "--out", str(tmp_path / "own"), "--data", str(data_root)]) == 2
+    assert "exists" in capsys.readouterr().err
+    alexa = sorted(str(p) for p in (data_root / "wakewords" / "alexa").glob("*.*"))[:3]
+    small = tmp_path / "alexa.json"
+    small.write_text(json.dumps({"keyword": "alexa", "A": alexa, "B": alexa[:1]}))
+    model = str(Path(__file__).parents[1] / "edge" / "models" / "alexa.onnx")  # no {f}: one model for both folds
+    out = tmp_path / "m.json"
+    assert main(["measure", "alexa", "--halves", str(small), "--models", model, "--json", str(out)]) == 0
+    got = json.loads(out.read_text())
+    assert got["A f0"] == got["A f1"] and got["A f0"]["recordings"] == 3 and got["A f0"]["events"] >= 2 and got["B f0"]["recordings"] == 1
+    for args, message in ((["--halves", str(small), "--models", str(tmp_path / "none_{f}.onnx")], "no such model"),
+                          (["--halves", str(tmp_path / "own" / "halves.json"), "--models", model], "not the halves of alexa"),
+                          (["--halves", str(small), "--models", "x_{k}.onnx"], "only {f}")):
+        assert main(["measure", "alexa", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
