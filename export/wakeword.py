@@ -633,7 +633,8 @@ class Pools:
         self.own = own_recordings(root, cfg.phrase)
         listed = self._real_paths(cfg, root)  # a missing folder is told now, not after minutes of synthesis
         user_files = negative_audio_files(cfg.negative_audio) if NEGATIVE_AUDIO not in cfg.exclude else []
-        if cfg.models > 1 and not (user_files and NEGATIVE_AUDIO not in cfg.first_only) and not any(paths for source, paths in listed.items() if source not in cfg.first_only):
+        after_first = bool(user_files) and NEGATIVE_AUDIO not in cfg.first_only  # the user's negatives reach the models after the first
+        if cfg.models > 1 and not after_first and not any(paths for source, paths in listed.items() if source not in cfg.first_only):
             raise D.DataError(f"the models after the first would have no real speech for negatives under {root}: all of it is in "
                               f"first_only ({', '.join(cfg.first_only)}; --first-only none gives every model every folder)")
         t0 = time.time()
@@ -693,7 +694,7 @@ class Pools:
             self.real_words += [what_is_said(source, p) for p in paths]
             self.real_sources += [source] * len(paths)
             self.real_counts[source] = len(paths)
-        if user:  # the user's own negatives, after the data's clips: every model takes them (no first_only, no fold)
+        if user:  # the user's own negatives, after the data's clips, in no fold (first_only tells which models take them)
             self.real_negative += user
             self.real_words += user_words
             self.real_sources += [NEGATIVE_AUDIO] * len(user)
