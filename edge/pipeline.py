@@ -175,12 +175,8 @@ class StreamingPipeline:
 
     def _audio_between(self, start: float, end: float) -> np.ndarray:
         """The stream's samples from `start` to `end` (seconds, end <= now), as far back as the
-        history keeps."""
-        now = self.frames * self.config.frame_samples
-        held = min(self.history.count, self.history.size)
-        a = max(int(round(start * SAMPLE_RATE)), now - held)
-        b = min(int(round(end * SAMPLE_RATE)), now)
-        return self.history.window()[self.history.size - (now - a):self.history.size - (now - b)] if b > a else np.zeros(0, np.float32)
+        history keeps (it holds every hop's audio, so its count is the stream's samples)."""
+        return self.history.between(start, end, SAMPLE_RATE)
 
     def _score(self, window: np.ndarray) -> np.ndarray:
         steps = 0 if self.last_scored is None else (self.frames - self.last_scored) // self.config.hop_frames

@@ -34,3 +34,13 @@ class RingBuffer:
     def window(self) -> np.ndarray:
         """The buffer's contents, oldest sample first (a copy)."""
         return np.concatenate([self.buf[self.pos:], self.buf[:self.pos]])
+
+    def between(self, start: float, end: float, rate: int) -> np.ndarray:
+        """The samples written from `start` to `end` seconds (of a stream at `rate` whose first
+        sample was the first written; end <= now), as far back as the buffer keeps (a copy)."""
+        now, held = self.count, min(self.count, self.size)
+        a = max(int(round(start * rate)), now - held)
+        b = min(int(round(end * rate)), now)
+        if b <= a:
+            return np.zeros(0, np.float32)
+        return self.window()[self.size - (now - a):self.size - (now - b)]

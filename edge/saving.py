@@ -40,13 +40,7 @@ class EventRecorder:
 
     def audio(self, start: float, end: float) -> np.ndarray:
         """The stream's samples from `start` to `end` (seconds), as far back as the ring keeps."""
-        now, held = self.ring.count, min(self.ring.count, self.ring.size)
-        a = max(int(round(start * SAMPLE_RATE)), now - held, 0)
-        b = min(int(round(end * SAMPLE_RATE)), now)
-        if b <= a:
-            return np.zeros(0, np.float32)
-        kept = self.ring.window()
-        return kept[self.ring.size - (now - a):self.ring.size - (now - b)]
+        return self.ring.between(start, end, SAMPLE_RATE)
 
     def save(self, event) -> Path:
         import soundfile as sf
@@ -66,10 +60,13 @@ class EventRecorder:
 
 
 def tapped(blocks, recorder):
-    """The blocks as they come, each fed to the recorder first (None: the blocks untouched)."""
+    """The blocks as they come, each fed to the recorder first (None: the blocks themselves)."""
     if recorder is None:
-        yield from blocks
-        return
+        return blocks
+    return _fed(blocks, recorder)
+
+
+def _fed(blocks, recorder):
     for b in blocks:
         recorder.feed(b)
         yield b
