@@ -65,7 +65,7 @@ PINNED = ("seed", "batch_seed", "models", "gate", "verify")  # set by this bench
 
 
 # --verify-set: the settings of edge.verify.VerifySpec but what add_verification sets (the phrase's own, the threshold)
-VERIFY_FIELDS = tuple(f.name for f in dataclass_fields(VerifySpec) if f.name not in ("label", "phrase", "pronunciations", "threshold"))
+VERIFY_FIELDS = tuple(f.name for f in dataclass_fields(VerifySpec) if f.name not in ("label", "phrase", "pronunciations", "threshold", "engine"))
 
 
 def parse_settings(items: list, pinned: tuple = (), fields: tuple = None) -> dict:
@@ -348,8 +348,11 @@ def main(argv=None) -> int:
                     help="with --models N or --seeds: merge as edge-export wakeword --gate P does (the other members run only "
                          "where seed 0's model gives at least P; export/ensemble.py), into files and results named _gate<P>")
     ap.add_argument("--verify", action="store_true",
-                    help="measure the models with pocketsphinx's second opinion (edge/verify.py), as edge-export wakeword "
-                         "--verify writes them: verified copies named _verified, results in ours_..._verified.json")
+                    help="measure the models with a phone recognizer's second opinion (edge/verify.py), as edge-export wakeword "
+                         "--verify writes them: verified copies named _verified (pocketsphinx) or _verified_phones, results in "
+                         "ours_..._verified[_phones].json")
+    ap.add_argument("--verify-engine", choices=("phones", "pocketsphinx"), default="phones",
+                    help="with --verify: our own phone recognizer or pocketsphinx (default %(default)s)")
     ap.add_argument("--verify-set", action="append", default=[], metavar="NAME=VALUE",
                     help="with --verify: a setting of edge.verify.VerifySpec changed from its default (floor, weight, "
                          "max_s...), the results and copies named after it")
@@ -427,7 +430,7 @@ def main(argv=None) -> int:
             models[kw] = [merged_path(out, kw, k, merge, gate_tag) for k in range(FOLDS)]
             for k, path in enumerate(models[kw]):
                 mean_of_models(members(kw, k), path, gate=a.gate)
-    vtag = ("_verified" + "".join(f"+{k}={v:g}" if isinstance(v, (int, float)) else f"+{k}={v}" for k, v in sorted(vset.items()))
+    vtag = ("_verified" + ("_phones" if a.verify_engine == "phones" else "") + "".join(f"+{k}={v:g}" if isinstance(v, (int, float)) else f"+{k}={v}" for k, v in sorted(vset.items()))
             if a.verify else "")  # "_verified+max_s=2+weight=8"
     if a.verify:
         import shutil
@@ -438,7 +441,7 @@ def main(argv=None) -> int:
             for k, path in enumerate(models[kw]):
                 models[kw][k] = path.with_name(f"{path.stem}{vtag}.onnx")
                 shutil.copyfile(path, models[kw][k])
-                add_verification(models[kw][k], phrase_of(root, kw), WakewordConfig.verify_threshold, **vset)
+                add_verification(models[kw][k], phrase_of(root, kw), a.verify_engine, **vset)
     results_path = out / (f"ours_{merge}{gate_tag}{vtag}.json" if merge else f"ours_m{a.member}{vtag}.json" if a.member else f"ours{vtag}.json")
     results = {}
     for kw in keywords:

@@ -164,9 +164,9 @@ def dataclass_from_dict(cls, d, what: str, error: type):
 
 
 def shipped_models() -> list:
-    """Names of the models shipped inside the package."""
+    """Names of the models shipped inside the package (not the verifier's phone recognizer, _phones)."""
     root = resources.files("edge") / "models"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".onnx"))
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".onnx") and not p.name.startswith("_"))
 
 
 def resolve(model: str) -> Path:
@@ -177,7 +177,7 @@ def resolve(model: str) -> Path:
             raise ModelError(f"{p}: no such model file")
         return p
     path = resources.files("edge") / "models" / f"{model}.onnx"
-    if not path.is_file():
+    if model.startswith("_") or not path.is_file():
         raise ModelError(f"unknown model {model!r}: shipped models are {', '.join(shipped_models())}, or give a path to an .onnx file")
     return Path(str(path))
 

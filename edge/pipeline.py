@@ -96,11 +96,11 @@ class StreamingPipeline:
         if spec.aggregate == "segment":
             self.decide = SegmentAggregator(spec.labels, self.window_s, lead_s=config.hop_ms / 1000)
         elif spec.verify and config.verify:
-            from .verify import KeyphraseScorer, VerifySpec
+            from .verify import VerifySpec, make_scorer
 
             vspec = VerifySpec.from_dict(spec.verify)
             self.history = RingBuffer(vspec.history_samples)
-            self.decide = VerifiedTrigger(spec.labels, vspec, KeyphraseScorer(vspec), self._audio_between,
+            self.decide = VerifiedTrigger(spec.labels, vspec, make_scorer(vspec), self._audio_between,
                                           config.threshold if config.threshold is not None else vspec.threshold,
                                           config.smoothing or spec.smoothing,
                                           spec.refractory_s if config.refractory_s is None else config.refractory_s, self.window_s)

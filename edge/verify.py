@@ -1,13 +1,22 @@
-"""A second opinion on a wake word from an acoustic model trained on real speech.
+"""A second opinion on a wake word from a phone recognizer.
 
-Our wake-word models learn the phrase from synthesized voices only. pocketsphinx's US English
-acoustic model (shipped in its wheel; BSD-style licence, Carnegie Mellon University) learned its
-phones from real people, so the two err differently. When the wake-word model's smoothed score
+Two engines give it (``VerifySpec.engine``):
+
+- ``phones``: our own CTC phone recognizer (``edge/models/_phones.onnx``, made by ``edge-export
+  phones``), trained on synthesized speech of random dictionary words, knowing nothing of any
+  wake phrase. Its score of a segment is the best alignment of the phrase's phones anywhere in it
+  against the recognizer's best phone at each frame it spans, per phone of the phrase
+  (``keyword_score``): near 0 where the phrase was said, lower the less it sounds like it.
+  It needs nothing beyond the runtime's own onnxruntime.
+- ``pocketsphinx``: pocketsphinx's US English acoustic model (shipped in its wheel; BSD-style
+  licence, Carnegie Mellon University), trained on real people, with its keyphrase search.
+
+Either errs differently from the wake-word model, which learned one phrase as a whole. When the wake-word model's smoothed score
 rises to ``floor``, a *candidate* opens; it closes ``tail_s`` after the score last stood there or
 ``max_s`` after it opened (and then no other opens until the score has fallen below the floor),
-and pocketsphinx's keyphrase search then scores the audio from ``lead_s`` before the candidate
-opened to its close: the log of its best detection of the phrase against its phone loop
-(``missing`` if it finds none). The candidate's score is
+and the engine then scores the audio from ``lead_s`` before the candidate opened to its close
+(pocketsphinx: the log of its best detection of the phrase against its phone loop, ``missing`` if it
+finds none; phones: ``keyword_score``). The candidate's score is
 
     sigmoid(logit(peak of the model's smoothed score) + weight * max(keyphrase score, missing) + bias)
 
@@ -18,9 +27,9 @@ event comes when the candidate closes, a median 0.41 s after the end of speech o
 (0.3-0.4 s later than the model alone would fire).
 
 A model asks for this with a ``verify`` object in its metadata (``VerifySpec``); ``edge-export
-wakeword --verify`` writes one. Opt-in, with pocketsphinx an optional dependency (``pip install
-'edge-audio[verify]'``): pocketsphinx is one of the wake-word benchmark's peers, and issue 5 wants
-the peers benchmark-only.
+wakeword --verify ENGINE`` writes one. pocketsphinx is an optional dependency (``pip install
+'edge-audio[verify]'``): it is one of the wake-word benchmark's peers, and issue 5 wants the peers
+benchmark-only.
 """
 from __future__ import annotations
 
@@ -28,14 +37,26 @@ import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from .audio import SAMPLE_RATE
 
-# ARPAbet phones of pocketsphinx's en-us acoustic model (stress-free, as its dictionary spells them)
-PHONES = frozenset("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split())
+# ARPAbet phones of pocketsphinx's en-us acoustic model (stress-free, as its dictionary spells them),
+# and, in this order after the CTC blank (0), the outputs of our phone recognizer
+PHONE_LIST = tuple("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split())
+PHONES = frozenset(PHONE_LIST)
+ENGINES = ("phones", "pocketsphinx")
+PHONES_MODEL = "_phones"  # the shipped phone recognizer, edge/models/_phones.onnx
+PHONES_METADATA = "edge_phones"
+# each engine's settings of VerifySpec; the phones engine's calibrated in the thirty-second session
+# (benchmarks/WAKEWORD.md, 'Our own phone recognizer as the second opinion')
+ENGINE_DEFAULTS = {
+    "pocketsphinx": {"threshold": 0.75, "weight": 16.0, "bias": 4.0, "missing": -4.0},
+    "phones": {"threshold": 0.5, "weight": 1.5, "bias": 4.0, "missing": -2.5},
+}  # its metadata entry: {"phones": [...], "logmel": {...}, "stride": 2}
 
 
 class VerifyError(ValueError):
@@ -45,13 +66,15 @@ class VerifyError(ValueError):
 @dataclass(frozen=True)
 class VerifySpec:
     """label: the model's label verified; phrase: its words; pronunciations: {word: ARPAbet phones}
-    for every word of the phrase. threshold: what a candidate's score needs. The rest as in the
-    module's text."""
+    for every word of the phrase. threshold: what a candidate's score needs. engine: phones or
+    pocketsphinx (plp and ds are pocketsphinx's alone). The rest as in the module's text; the
+    defaults are pocketsphinx's (ENGINE_DEFAULTS has the phones engine's)."""
 
     label: str
     phrase: str
     pronunciations: dict
     threshold: float = 0.75
+    engine: str = "pocketsphinx"  # the engine of the models written before there were two
     floor: float = 0.1
     weight: float = 16.0
     bias: float = 4.0  # only moves the thresholds (a keyphrase score is near 0 for the phrase, up to +0.2 measured): 0.5 means logit -4
@@ -63,6 +86,8 @@ class VerifySpec:
     max_s: float = 0.6
 
     def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise VerifyError(f"verify: engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         words = self.phrase.split()
         if not words or set(words) - set(self.pronunciations):
             raise VerifyError(f"verify: every word of {self.phrase!r} needs a pronunciation, got {sorted(self.pronunciations)}")
@@ -142,6 +167,82 @@ class KeyphraseScorer:
         probs = [seg.prob for seg in dec.seg() or []]
         best = max(probs, default=0.0)
         return math.log(best) if best > 0 else None
+
+
+def keyword_score(logp: np.ndarray, phones: list) -> float:
+    """How well the phones (indices into the recognizer's outputs, 0 the CTC blank) fit anywhere in
+    logp [frames, outputs] (log-probabilities): the best CTC alignment of the phones over some span
+    of frames, summed over that span as log p(the aligned output) - log p(the frame's best output),
+    the frames outside the span free. 0 when the recognizer's best path spells the phones there,
+    below 0 otherwise. Viterbi over the phones' CTC states (blank, p1, blank, p2, ..., blank)."""
+    labels = np.zeros(2 * len(phones) + 1, np.int64)
+    labels[1::2] = phones
+    gain = (logp - logp.max(axis=1, keepdims=True))[:, labels]  # [frames, states], <= 0
+    n = len(labels)
+    skip = np.zeros(n, bool)  # a phone may follow the phone before the blank between them, unless the two are the same
+    skip[3::2] = labels[3::2] != labels[1:-2:2]
+    low = -1e9
+    alpha = np.full(n, low)
+    best = low
+    for g in gain:
+        step = np.concatenate(([low], alpha[:-1]))
+        jump = np.where(skip, np.concatenate(([low, low], alpha[:-2])), low)
+        alpha = np.maximum(np.maximum(alpha, step), jump)
+        alpha[:2] = np.maximum(alpha[:2], 0.0)  # the span may open at any frame, on the first blank or the first phone
+        alpha = alpha + g
+        best = max(best, alpha[-1], alpha[-2])  # and close after the last phone or its blank
+    return float(best)
+
+
+class PhoneScorer:
+    """Our phone recognizer's score of the phrase in a segment (module text): keyword_score per
+    phone of the phrase, the words' pronunciations joined. `path`: the recognizer (default the
+    shipped one). Never None: the recognizer always gives a best alignment."""
+
+    def __init__(self, spec: VerifySpec, path=None):
+        import json
+
+        import onnxruntime as ort
+
+        from .features import LogMel, LogMelConfig
+        from .model import resolve, session_options
+
+        path = Path(path) if path is not None else resolve_phones()
+        self.session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if PHONES_METADATA not in meta:
+            raise VerifyError(f"{path}: not a phone recognizer (no '{PHONES_METADATA}' metadata)")
+        info = json.loads(meta[PHONES_METADATA])
+        index = {p: i + 1 for i, p in enumerate(info["phones"])}
+        self.phones = [index[p] for w in spec.phrase.split() for p in spec.pronunciations[w].split()]
+        self.logmel = LogMel(LogMelConfig.from_dict(info["logmel"]))
+        self.min_samples = int(info.get("min_samples", 4000))
+
+    def logp(self, audio: np.ndarray) -> np.ndarray:
+        """The recognizer's log-probabilities [frames, outputs] of a segment."""
+        x = np.asarray(audio, np.float32)
+        if len(x) < self.min_samples:
+            x = np.pad(x, (0, self.min_samples - len(x)))
+        f = self.logmel(x)
+        f = f - f.mean(axis=-1, keepdims=True)  # each band's mean over the segment out: the channel's colour
+        return self.session.run(None, {"logmel": f[None]})[0][0].T
+
+    def __call__(self, audio: np.ndarray) -> Optional[float]:
+        return keyword_score(self.logp(audio), self.phones) / len(self.phones)
+
+
+def resolve_phones() -> Path:
+    from importlib import resources
+
+    path = resources.files("edge") / "models" / f"{PHONES_MODEL}.onnx"
+    if not path.is_file():
+        raise VerifyError(f"the shipped phone recognizer {PHONES_MODEL}.onnx is missing from edge/models (make it with edge-export phones)")
+    return Path(str(path))
+
+
+def make_scorer(spec: VerifySpec) -> Callable[[np.ndarray], Optional[float]]:
+    """The scorer of the spec's engine."""
+    return PhoneScorer(spec) if spec.engine == "phones" else KeyphraseScorer(spec)
 
 
 class Candidates:

@@ -92,7 +92,21 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--tts-voices", type=int, default=0, help="synthetic voices per gender (default none: measured to hurt)")
     g.add_argument("--overwrite", action="store_true")
 
+    from edge.verify import ENGINE_DEFAULTS
+
+    from .phones import PhoneConfig
     from .wakeword import SHAPE_NORMS, WakewordConfig
+
+    ph = sub.add_parser("phones", help="train the phone recognizer that verifies wake words (edge/verify.py) on synthesized speech, as INT8 ONNX")
+    ph.add_argument("-o", "--output", required=True, metavar="OUT.onnx",
+                    help="where to write it (the shipped one is edge/models/_phones.onnx)")
+    ph.add_argument("--utterances", type=int, default=PhoneConfig.utterances,
+                    help="synthesized phrases of one to three dictionary words (default %(default)s)")
+    ph.add_argument("--epochs", type=int, default=PhoneConfig.epochs, help="training epochs (default %(default)s)")
+    ph.add_argument("--seed", type=int, default=PhoneConfig.seed, help="seed of every draw (default %(default)s)")
+    ph.add_argument("--data", default=None, metavar="DIR",
+                    help="shared data folder, for the phone error rate on real Speech Commands words (default ../shared/data)")
+    ph.add_argument("--overwrite", action="store_true", help="replace an existing output and record")
 
     w = sub.add_parser("wakeword", help="train a wake-word model from the phrase's text alone (offline TTS) as INT8 ONNX")
     w.add_argument("phrase", metavar="PHRASE", help='what to listen for, e.g. "smart mirror"')
@@ -171,11 +185,16 @@ def parser() -> argparse.ArgumentParser:
                         f"gate; with --models 1, the one) or all (default {WakewordConfig.shape_norm}; "
                         "benchmarks/WAKEWORD.md, 'The mean spectrum taken out')")
     w.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
-                   help="ask, in the model, for pocketsphinx's second opinion on each candidate (its US English acoustic "
-                        "model, trained on real people; needs the extra [verify]); the stream then fires on the verified "
-                        "score (default off; benchmarks/WAKEWORD.md, 'A second opinion from a real-speech recognizer')")
+                   help="ask, in the model, for a phone recognizer's second opinion on each candidate; the stream then fires on "
+                        f"the verified score (default {'on' if WakewordConfig.verify else 'off'}; benchmarks/WAKEWORD.md, "
+                        "'Our own phone recognizer as the second opinion')")
+    w.add_argument("--verify-engine", choices=tuple(ENGINE_DEFAULTS), metavar="ENGINE",
+                   help="which recognizer: phones, our own, shipped in the package (trained on synthesized speech only), or "
+                        "pocketsphinx (its US English acoustic model, trained on real people; needs the extra [verify]) "
+                        f"(default {WakewordConfig.verify_engine})")
     w.add_argument("--verify-threshold", type=float, metavar="T",
-                   help=f"verified score an event needs, written into the model (default {WakewordConfig.verify_threshold})")
+                   help="verified score an event needs, written into the model (default the engine's: "
+                        + ", ".join(f"{k} {v['threshold']}" for k, v in ENGINE_DEFAULTS.items()) + ")")
     voices = {k: f.default for k, f in WakewordConfig.__dataclass_fields__.items() if k.endswith("_voices")}
     w.add_argument("--espeak-voices", type=int, metavar="N", help=f"random espeak-ng voice draws (default {voices['espeak_voices']})")
     w.add_argument("--piper-voices", type=int, metavar="N",
@@ -294,7 +313,7 @@ def cmd_train_gender(a) -> dict:
 # edge-export wakeword's options that are WakewordConfig fields of the same name
 WAKEWORD_OPTIONS = ("epochs", "threshold", "models", "espeak_voices", "piper_voices", "kokoro_voices", "hibari_voices", "pico_voices",
            "ctc_weight", "gate", "kokoro_negatives", "mine_at", "pause", "accents", "reduced", "eq", "shape_norm", "verify",
-           "verify_threshold", "idle_stride", "freq_mask_width")
+           "verify_engine", "verify_threshold", "idle_stride", "freq_mask_width")
 
 
 def _folders(text: str) -> tuple:
@@ -318,6 +337,19 @@ def wakeword_config(a):
     return WakewordConfig(phrase=a.phrase, seed=a.seed, exclude=_folders(a.exclude), heldout_fold=a.heldout_fold, **given)
 
 
+def cmd_phones(a) -> dict:
+    from .data import DataError, data_root
+    from .phones import PhoneConfig, build_phones
+
+    try:
+        root = data_root(a.data)
+    except DataError:
+        if a.data is not None:
+            raise
+        root = None  # measured on synthesized speech alone
+    return build_phones(Path(a.output), PhoneConfig(utterances=a.utterances, epochs=a.epochs, seed=a.seed), root, overwrite=a.overwrite)
+
+
 def cmd_wakeword(a) -> dict:
     from .data import data_root
     from .wakeword import build_wakeword
@@ -327,7 +359,7 @@ def cmd_wakeword(a) -> dict:
 
 COMMANDS = {"convert": cmd_convert, "quantize": cmd_quantize, "prune": cmd_prune, "evaluate": cmd_evaluate,
             "train-commands": cmd_train_commands, "train-gender": cmd_train_gender,
-            "wakeword": cmd_wakeword}
+            "wakeword": cmd_wakeword, "phones": cmd_phones}
 
 
 def _quiet_libraries() -> None:

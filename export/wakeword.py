@@ -36,7 +36,7 @@ from edge.audio import SAMPLE_RATE
 from edge.features import LogMel, LogMelConfig
 from edge.model import ModelSpec
 from edge.pipeline import IDLE_BELOW
-from edge.verify import VerifySpec
+from edge.verify import ENGINE_DEFAULTS, VerifySpec
 
 from . import data as D
 from .augment import AugmentConfig, add_noise, change_speed, colour, equalise, noise_segment, noise_window, reverberate, rms, room_response, stretch
@@ -347,7 +347,8 @@ class WakewordConfig:
     mined_max: int = 400
     mined_share: float = 0.25
     verify: bool = False
-    verify_threshold: float = VerifySpec.threshold
+    verify_engine: str = "phones"
+    verify_threshold: float = None  # None: the engine's own (edge.verify.ENGINE_DEFAULTS)
 
     def __post_init__(self):
         phrase = " ".join(str(self.phrase).split())
@@ -376,7 +377,9 @@ class WakewordConfig:
         for name in ("espeak_voices", "pico_voices", "piper_voices", "kokoro_voices", "hibari_voices"):
             if not 0 <= getattr(self, name) <= 2000:
                 raise ValueError(f"{name} must be 0 to 2000, got {getattr(self, name)}")
-        if not 0.0 < self.verify_threshold <= 1.0:
+        if self.verify_engine not in ENGINE_DEFAULTS:
+            raise ValueError(f"verify_engine must be one of {', '.join(ENGINE_DEFAULTS)}, got {self.verify_engine!r}")
+        if self.verify_threshold is not None and not 0.0 < self.verify_threshold <= 1.0:
             raise ValueError(f"verify_threshold must be in (0, 1], got {self.verify_threshold}")
         shares = _per_model(self.channel, "channel", "shares in [0, 1]",
                             lambda c: isinstance(c, (int, float)) and not isinstance(c, bool) and 0.0 <= c <= 1.0)
@@ -1137,16 +1140,26 @@ def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
                      warps=cfg.warps, warp_from=cfg.warp_from)
 
 
-def add_verification(path: Path, phrase: str, threshold: float, **settings) -> dict:
-    """Ask, in the model's metadata, for pocketsphinx's second opinion on each candidate
-    (edge/verify.py), with the phrase's ARPAbet pronunciations and any other VerifySpec
-    settings; returns the metadata's 'verify'."""
-    from .phonetic import arpabet
+def add_verification(path: Path, phrase: str, engine: str = "phones", threshold: float = None, **settings) -> dict:
+    """Ask, in the model's metadata, for a phone recognizer's second opinion on each candidate
+    (edge/verify.py; engine phones or pocketsphinx), with the phrase's ARPAbet pronunciations (the
+    phones engine's as espeak-ng's en-us, as its recognizer learned them; pocketsphinx's from
+    CMUdict) and the engine's settings (ENGINE_DEFAULTS), any given here instead; returns the
+    metadata's 'verify'."""
     from .record import read_spec, set_metadata
 
     spec = read_spec(path)
-    words = arpabet(phrase)
-    v = VerifySpec(label=phrase, phrase=phrase, pronunciations=words, threshold=threshold, **settings).to_dict()
+    if engine == "phones":
+        from .phones import spell
+
+        words = list(dict.fromkeys(phrase.lower().split()))
+        words = dict(zip(words, spell(words, "en-us")))
+    else:
+        from .phonetic import arpabet
+
+        words = arpabet(phrase)
+    given = {**ENGINE_DEFAULTS[engine], **({"threshold": threshold} if threshold is not None else {}), **settings}
+    v = VerifySpec(label=phrase, phrase=phrase, pronunciations=words, engine=engine, **given).to_dict()
     set_metadata(path, replace(spec, verify=v))
     return v
 
@@ -1205,10 +1218,14 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     from .record import check_writable, record_path, removed_on_error, write_record
 
     out = Path(out)
-    if cfg.verify:  # told now, not after the training
+    if cfg.verify and cfg.verify_engine == "pocketsphinx":  # told now, not after the training
         from edge.verify import pocketsphinx_decoder
 
-        pocketsphinx_decoder("--verify needs pocketsphinx: pip install 'edge-audio[verify]'")
+        pocketsphinx_decoder("--verify pocketsphinx needs pocketsphinx: pip install 'edge-audio[verify]'")
+    elif cfg.verify:
+        from edge.verify import resolve_phones
+
+        resolve_phones()
     if members is not None and len(members) != cfg.models:
         raise ValueError(f"{cfg.models} models, {len(members)} paths to keep them")
     check_writable(out, record_path(out), *(members or []), overwrite=overwrite)
@@ -1223,7 +1240,7 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
                 steps.append({"step": "mean_of_models", "models": cfg.models, "gate": cfg.gate, "seeds": [cfg.seed + k for k in range(cfg.models)],
                               "member_bytes": [m.stat().st_size for m in paths]})
             if cfg.verify:
-                steps.append({"step": "verify", **add_verification(out, cfg.phrase, cfg.verify_threshold)})
+                steps.append({"step": "verify", **add_verification(out, cfg.phrase, cfg.verify_engine, cfg.verify_threshold)})
         total_s = time.time() - t0
         figures = measure_on_real_audio(out, cfg, root, pools.own, log)
     record = {
@@ -1255,7 +1272,8 @@ def measure_on_real_audio(path: Path, cfg: WakewordConfig, root: Path, own: list
 
     model = Model(str(path))
     p = StreamingPipeline(model)
-    out = ({"threshold": model.spec.verify["threshold"], "verified": "pocketsphinx's second opinion on each candidate (edge/verify.py)"}
+    out = ({"threshold": model.spec.verify["threshold"],
+            "verified": f"{model.spec.verify.get('engine', 'pocketsphinx')}'s second opinion on each candidate (edge/verify.py)"}
            if model.spec.verify else {"threshold": model.spec.threshold_for(cfg.phrase)})
     if own:
         pad = np.zeros(SAMPLE_RATE, np.float32)

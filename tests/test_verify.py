@@ -1,4 +1,4 @@
-"""A wake word's second opinion (edge/verify.py): pocketsphinx's keyphrase score of each candidate."""
+"""A wake word's second opinion (edge/verify.py): our phone recognizer's or pocketsphinx's score of each candidate."""
 from __future__ import annotations
 
 import json
@@ -12,22 +12,32 @@ import pytest
 from edge.audio import load_audio
 from edge.model import Model, ModelError, ModelSpec, resolve
 from edge.pipeline import StreamConfig, StreamingPipeline
-from edge.verify import Candidates, KeyphraseScorer, VerifyError, VerifySpec
+from edge.verify import ENGINE_DEFAULTS, Candidates, KeyphraseScorer, PhoneScorer, VerifyError, VerifySpec, keyword_score
 
 ALEXA = {"alexa": "AH L EH K S AH"}
 PAD = np.zeros(16_000, np.float32)
 
 
+def verified(tmp_path_factory, engine: str):
+    """The shipped alexa model with verification by `engine` asked for in its metadata, as edge-export writes it."""
+    from export.wakeword import add_verification
+
+    path = tmp_path_factory.mktemp("verify") / f"alexa_verified_{engine}.onnx"
+    shutil.copyfile(resolve("alexa"), path)
+    meta = add_verification(path, "alexa", engine)
+    assert meta["pronunciations"] == ALEXA and meta["label"] == "alexa" and meta["engine"] == engine
+    assert {k: meta[k] for k in ENGINE_DEFAULTS[engine]} == ENGINE_DEFAULTS[engine], "the engine's own settings"
+    return path
+
+
 @pytest.fixture(scope="module")
 def verified_alexa(tmp_path_factory):
-    """The shipped alexa model with verification asked for in its metadata, as edge-export writes it."""
-    from export.wakeword import WakewordConfig, add_verification
+    return verified(tmp_path_factory, "pocketsphinx")
 
-    path = tmp_path_factory.mktemp("verify") / "alexa_verified.onnx"
-    shutil.copyfile(resolve("alexa"), path)
-    meta = add_verification(path, "alexa", WakewordConfig.verify_threshold)
-    assert meta["pronunciations"] == ALEXA and meta["label"] == "alexa"
-    return path
+
+@pytest.fixture(scope="module")
+def phones_alexa(tmp_path_factory):
+    return verified(tmp_path_factory, "phones")
 
 
 def test_spec_wants_every_word_spelt_in_arpabet():
@@ -143,6 +153,107 @@ def test_export_verify_without_pocketsphinx_is_told_before_training(monkeypatch,
     monkeypatch.setitem(sys.modules, "pocketsphinx", None)
     monkeypatch.setattr(W, "Pools", lambda *a, **k: pytest.fail("synthesis started"))
     out = tmp_path / "x.onnx"
-    assert cli.main(["wakeword", "hey edge", "--verify", "-o", str(out), "--data", str(data_root)]) == 2
+    assert cli.main(["wakeword", "hey edge", "--verify", "--verify-engine", "pocketsphinx", "-o", str(out), "--data", str(data_root)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'edge-audio[verify]'" in err and not out.exists()
+
+
+# --- our own phone recognizer (engine "phones") ---------------------------------------------------
+
+def onehot(path: list, outputs: int = 40) -> np.ndarray:
+    """log-probabilities whose best output at frame t is path[t] (0.9 against 0.1 / 39 for the rest)."""
+    p = np.full((len(path), outputs), 0.1 / (outputs - 1))
+    p[np.arange(len(path)), path] = 0.9
+    return np.log(p)
+
+
+def test_keyword_score_is_zero_where_the_best_path_spells_the_phones():
+    phones = [3, 5, 5, 7]  # a phone said twice needs a blank between, as CTC spells it
+    spelt = [0, 0, 9, 3, 3, 0, 5, 0, 5, 7, 7, 0, 12]  # other phones and blanks either side
+    assert keyword_score(onehot(spelt), phones) == pytest.approx(0.0)
+    step = np.log(0.1 / 39) - np.log(0.9)  # one frame aligned to an output that is not its best
+    assert keyword_score(onehot([0, 3, 5, 5, 5, 7, 0]), phones) == pytest.approx(step), "no blank between the two: the frame between pays"
+    assert keyword_score(onehot([0, 3, 5, 5, 7, 0]), phones) == pytest.approx(3 * step), "one 5 heard: the phones after it shift a frame"
+    assert keyword_score(onehot([0, 3, 5, 0, 5, 8, 0]), phones) == pytest.approx(step), "one phone wrong: one frame pays"
+    assert keyword_score(onehot([0, 3, 5, 0, 5, 0, 0]), phones) == pytest.approx(step), "the last phone not said: it takes a frame of silence"
+    assert keyword_score(onehot([0, 9, 9, 0]), phones) < 10 * step, "fewer frames than the phones need: no alignment at all"
+
+
+def test_spec_names_an_engine():
+    with pytest.raises(VerifyError, match="engine"):
+        VerifySpec(label="alexa", phrase="alexa", pronunciations=ALEXA, engine="whisper")
+    old = {"label": "alexa", "phrase": "alexa", "pronunciations": ALEXA}
+    assert VerifySpec.from_dict(old).engine == "pocketsphinx", "models written before there were two engines keep theirs"
+
+
+def test_phone_recognizer_hears_real_people_say_the_phrase(data_root):
+    """The shipped recognizer, trained on synthesized speech only, scores real people's 'alexa' above
+    real people saying other words, and each dev phrase's recordings above the other phrases'."""
+    spelt = {"alexa": ALEXA, "snowboy": {"snowboy": "S N OW B OY"}, "view glass": {"view": "V Y UW", "glass": "G L AE S"}}
+    scorers = {k: PhoneScorer(VerifySpec(label=k, phrase=k, pronunciations=v, engine="phones")) for k, v in spelt.items()}
+    folders = {"alexa": "alexa", "snowboy": "snowboy", "view glass": "view_glass"}
+    clips = {k: [load_audio(p) for p in sorted((data_root / "wakewords" / f).glob("*.*"))[::37][:8]] for k, f in folders.items()}
+    words = [load_audio(p) for p in sorted((data_root / "speech_commands" / "yes").glob("*.*"))[:4]
+             + sorted((data_root / "speech_commands" / "left").glob("*.*"))[:4]]
+    for phrase, scorer in scorers.items():
+        on = [scorer(x) for x in clips[phrase]]
+        off = [scorer(x) for k, xs in clips.items() if k != phrase for x in xs] + [scorer(x) for x in words]
+        assert all(s <= 1e-6 for s in on + off), "a score is at most 0"
+        assert np.median(on) > np.percentile(off, 90), (phrase, on, off)
+
+
+def test_phone_verified_stream_fires_on_real_people(phones_alexa, data_root):
+    model = Model(str(phones_alexa))
+    p = StreamingPipeline(model)
+    assert type(p.decide).__name__ == "VerifiedTrigger" and type(p.decide.candidates.scorer).__name__ == "PhoneScorer"
+    clips = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[::40][:6]
+    caught = 0
+    for c in clips:
+        p.reset()
+        events = list(p.run([np.concatenate([PAD, load_audio(c), PAD])]))
+        assert len(events) <= 1 and all(e.label == "alexa" and e.score >= model.spec.verify["threshold"] for e in events), events
+        caught += bool(events)
+    assert caught >= 5, f"caught {caught} of {len(clips)} real 'alexa' clips"
+    p.reset()
+    others = [load_audio(c) for c in sorted((data_root / "speech_commands" / "left").glob("*.*"))[:20]]
+    assert not list(p.run([np.concatenate([PAD] + others)])), "quiet through other people's words"
+
+
+def test_phone_verification_needs_no_pocketsphinx(phones_alexa, monkeypatch, data_root):
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)
+    clip = sorted((data_root / "wakewords" / "alexa").glob("*.*"))[0]
+    events = list(StreamingPipeline(Model(str(phones_alexa))).run([np.concatenate([PAD, load_audio(clip), PAD])]))
+    assert [e.label for e in events] == ["alexa"]
+
+
+def test_phone_recognizer_trains_and_exports(tmp_path, data_root):
+    """edge-export phones on a tiny corpus: INT8 ONNX with its metadata and record, read by PhoneScorer."""
+    from export.cli import main
+
+    out = tmp_path / "p.onnx"
+    assert main(["phones", "-o", str(out), "--utterances", "30", "--epochs", "1", "--data", str(data_root)]) == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["corpus"]["utterances"] >= 25 and len(record["history"]) == 1
+    assert set(record["int8_checks"]) == {"synthesized_dev_per", "real_speech_commands_per", "real_speech_commands_words"}
+    assert record["quantize"]["mode"] == "static"
+    scorer = PhoneScorer(VerifySpec(label="alexa", phrase="alexa", pronunciations=ALEXA, engine="phones"), out)
+    # 8000 samples: 48 log-mel frames of 10 ms, one output per two
+    assert scorer.logp(np.zeros(8000, np.float32)).shape == (24, 40) and scorer(np.zeros(100, np.float32)) <= 0
+    before = out.read_bytes()
+    assert main(["phones", "-o", str(out), "--utterances", "30", "--epochs", "1"]) == 2 and out.read_bytes() == before, "never overwritten"
+    assert main(["phones", "-o", str(tmp_path / "p.txt")]) == 2
+    with pytest.raises(VerifyError, match="not a phone recognizer"):
+        PhoneScorer(VerifySpec(label="alexa", phrase="alexa", pronunciations=ALEXA, engine="phones"), resolve("alexa"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["table", "--draws", "x", "--dumps", "{tmp}"], "--draws wants comma-separated integers"),
+    (["table", "--draws", "9", "--dumps", "{tmp}"], "not dumped yet"),
+    (["calibrate", "--draws", "9", "--dumps", "{tmp}", "--data", "{tmp}/nope"], "data folder not found"),
+    (["dump", "--draws", "9", "--out", "{tmp}", "--models", "{tmp}/m_{keyword}_{draw}_{fold}.onnx"], "no model"),
+])
+def test_verify_replay_bad_input_is_one_line(tmp_path, data_root, args, message):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    args += [] if "--data" in args else ["--data", str(data_root)]
+    r = subprocess.run([sys.executable, "-m", "benchmarks.verify_replay", *args], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
