@@ -351,7 +351,7 @@ def main(argv=None) -> int:
                     help="measure the models with a phone recognizer's second opinion (edge/verify.py), as edge-export wakeword "
                          "--verify writes them: verified copies named _verified (pocketsphinx) or _verified_phones, results in "
                          "ours_..._verified[_phones].json")
-    ap.add_argument("--verify-engine", choices=("phones", "pocketsphinx"), default="phones",
+    ap.add_argument("--verify-engine", choices=("phones", "pocketsphinx"), default="pocketsphinx",
                     help="with --verify: our own phone recognizer or pocketsphinx (default %(default)s)")
     ap.add_argument("--verify-set", action="append", default=[], metavar="NAME=VALUE",
                     help="with --verify: a setting of edge.verify.VerifySpec changed from its default (floor, weight, "

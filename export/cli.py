@@ -189,8 +189,9 @@ def parser() -> argparse.ArgumentParser:
                         f"the verified score (default {'on' if WakewordConfig.verify else 'off'}; benchmarks/WAKEWORD.md, "
                         "'Our own phone recognizer as the second opinion')")
     w.add_argument("--verify-engine", choices=tuple(ENGINE_DEFAULTS), metavar="ENGINE",
-                   help="which recognizer: phones, our own, shipped in the package (trained on synthesized speech only), or "
-                        "pocketsphinx (its US English acoustic model, trained on real people; needs the extra [verify]) "
+                   help="which recognizer: pocketsphinx (its US English acoustic model, trained on real people; needs the extra "
+                        "[verify]), or phones, our own, shipped in the package (trained on synthesized speech only; more false "
+                        "accepts at its threshold, benchmarks/WAKEWORD.md, 'Our own phone recognizer as the second opinion') "
                         f"(default {WakewordConfig.verify_engine})")
     w.add_argument("--verify-threshold", type=float, metavar="T",
                    help="verified score an event needs, written into the model (default the engine's: "

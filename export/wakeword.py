@@ -209,15 +209,16 @@ class WakewordConfig:
     100 / 98.7, 68.3 / 61.1, 82.8 / 47.4, 91.7 / 86.3): one draw each, within what seeds move; "hey
     jarvis" from an empty voice cache took 11.2 minutes alone (4.5 of synthesis, 6.6 of training).
     verify (off by default; --verify): the model's metadata asks the runtime for a phone recognizer's
-    second opinion on each candidate (edge/verify.py), by verify_engine: "phones", our own (export/phones.py,
-    trained on synthesized speech only; since the thirty-second session), or "pocketsphinx"; it fires at
+    second opinion on each candidate (edge/verify.py), by verify_engine: "pocketsphinx" (the default), or
+    "phones", our own (export/phones.py, trained on synthesized speech only; thirty-second session); it fires at
     verify_threshold (None: the engine's own, edge.verify.ENGINE_DEFAULTS). pocketsphinx, measured on
     the models above, cross-fitted, no retraining (benchmarks/results/wakeword/fast, --verify): alexa
     100 / 99.7, smart mirror 89.6 / 85.4, snowboy 99.1 / 99.1, view glass 91.1 / 90.9 % at 1 / 0.5
     false accepts per hour. Opt-in: pocketsphinx is one of the benchmark's peers, which issue 5 wants
     benchmark-only, and our own recognizer, on fresh voice draws, caught more at <= 0.5 false accepts
     per hour (96.8 against 94.5 % on the mean of nine phrase-draws) but let more false accepts through
-    at its threshold than the default alone (benchmarks/WAKEWORD.md, 'Our own phone recognizer').
+    at its threshold than the default alone, and on alexa 17 in 3.1 hours where pocketsphinx let none
+    through, so --verify alone keeps pocketsphinx (benchmarks/WAKEWORD.md, 'Our own phone recognizer').
     pause, pause_negatives (on by default since the thirteenth session, 2026-12-02; a phrase of two
     words and more): a random `pause` share of the voices also say the phrase in two parts, split at a
     random word boundary and joined by 50-350 ms of silence, and one of the parts beside a confusable
@@ -351,7 +352,7 @@ class WakewordConfig:
     mined_max: int = 400
     mined_share: float = 0.25
     verify: bool = False
-    verify_engine: str = "phones"
+    verify_engine: str = "pocketsphinx"  # "phones": our own recognizer (opt-in; benchmarks/WAKEWORD.md, 'Our own phone recognizer')
     verify_threshold: float = None  # None: the engine's own (edge.verify.ENGINE_DEFAULTS)
 
     def __post_init__(self):
@@ -1144,7 +1145,7 @@ def wakeword_spec(cfg: WakewordConfig) -> ModelSpec:
                      warps=cfg.warps, warp_from=cfg.warp_from)
 
 
-def add_verification(path: Path, phrase: str, engine: str = "phones", threshold: float = None, **settings) -> dict:
+def add_verification(path: Path, phrase: str, engine: str = "pocketsphinx", threshold: float = None, **settings) -> dict:
     """Ask, in the model's metadata, for a phone recognizer's second opinion on each candidate
     (edge/verify.py; engine phones or pocketsphinx), with the phrase's ARPAbet pronunciations (the
     phones engine's as espeak-ng's en-us, as its recognizer learned them; pocketsphinx's from
@@ -1152,6 +1153,8 @@ def add_verification(path: Path, phrase: str, engine: str = "phones", threshold:
     metadata's 'verify'."""
     from .record import read_spec, set_metadata
 
+    if engine not in ENGINE_DEFAULTS:
+        raise ValueError(f"verify engine must be one of {', '.join(ENGINE_DEFAULTS)}, got {engine!r}")
     spec = read_spec(path)
     if engine == "phones":
         from .phones import spell

@@ -394,7 +394,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
                          piper_voices=2, kokoro_voices=2, hibari_voices=40, confusables=4, confusable_voices=1, random_phrases=6,
                          lexicon_words=1500, exclude=("speech_commands", "emodb"), first_only=(), calibration_windows=16,
                          ctc_weight=0.3, ctc_batch=8,  # the phonetic head trains beside it and is not exported
-                         verify=True,  # --verify: our phone recognizer's second opinion asked for in the metadata
+                         verify=True, verify_engine="phones",  # --verify --verify-engine phones: our recognizer's opinion asked for
                          warps=(("mel", 0.9), ("time", 1.15)))  # --warps mel:0.9,time:1.15
     out = tmp_path / "hey_edge.onnx"
     record = build_wakeword(out, cfg, data_root, log=lambda *_: None)
@@ -418,7 +418,7 @@ def test_tiny_training_gives_a_streaming_wakeword_model(tmp_path, data_root):
     steps = [s["step"] for s in saved["steps"]]
     assert steps == ["synthesize", "train", "export", "quantize", "export", "quantize", "mean_of_models", "verify"], "two models by default"
     assert model.spec.verify["pronunciations"] == {"hey": "HH EY", "edge": "EH JH"} and model.spec.verify["label"] == "hey edge"
-    assert model.spec.verify["engine"] == "phones" and saved["measured"]["verified"].startswith("phones"), "our own recognizer by default"
+    assert model.spec.verify["engine"] == "phones" and saved["measured"]["verified"].startswith("phones"), "the engine asked for"
     assert saved["measured"]["threshold"] == ENGINE_DEFAULTS["phones"]["threshold"] == model.spec.verify["threshold"], "measured as it streams"
     assert all(s["quantized_ops"] for s in saved["steps"] if s["step"] == "quantize"), "the models are INT8"
     x = synthesize("hey edge", Voice("espeak-ng", "en-us"))
@@ -1326,7 +1326,7 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     other_norm = "all" if W.WakewordConfig.shape_norm != "all" else "none"  # another than the default
     assert cli.main(args + ["--shape-norm", other_norm, "--ctc-weight", "0.2", "--models", "3", "--seed", "4", "--gate", "0.1", "--no-kokoro-negatives",
                            "--mine-at", "0", "--pause", "0.1", "--accents", "0.3", "--reduced", "0.2", "--eq", "0.4", "--epochs", "20", "--kokoro-voices", "250",
-                           "--verify", "--verify-engine", "pocketsphinx", "--verify-threshold", "0.7", "--freq-mask", "9,4"]) == 0
+                           "--verify", "--verify-engine", "phones", "--verify-threshold", "0.7", "--freq-mask", "9,4"]) == 0
     assert cli.main(args + ["--negatives", str(tmp_path / "tv"), "--negatives", str(tmp_path / "a.wav")]) == 0
     assert seen.pop().negative_audio == (str(tmp_path / "tv"), str(tmp_path / "a.wav"))
     assert cli.main(args) == 0 and len(seen) == 2
@@ -1336,8 +1336,8 @@ def test_cli_passes_the_training_options_to_the_trainer(monkeypatch, tmp_path, d
     assert (seen[0].epochs, seen[0].kokoro_voices, seen[1].epochs, seen[1].kokoro_voices) == (20, 250, 17, 150), \
         "the recipe before when asked; the shorter one by default"
     assert (seen[1].ctc_weight, seen[1].models, seen[1].seed, seen[1].gate) == (0.3, 2, 0, 0.05), "the defaults: two CTC models, gated"
-    assert (seen[0].verify, seen[0].verify_engine, seen[0].verify_threshold) == (True, "pocketsphinx", 0.7)
-    assert (seen[1].verify, seen[1].verify_engine, seen[1].verify_threshold) == (W.WakewordConfig.verify, "phones", None), "the engine's own threshold"
+    assert (seen[0].verify, seen[0].verify_engine, seen[0].verify_threshold) == (True, "phones", 0.7)
+    assert (seen[1].verify, seen[1].verify_engine, seen[1].verify_threshold) == (False, "pocketsphinx", None), "off; the engine's own threshold"
     assert (seen[0].pause, seen[1].pause) == (0.1, W.WakewordConfig.pause)
     assert (seen[0].freq_mask_width, seen[1].freq_mask_width) == ((9, 4), W.WakewordConfig.freq_mask_width)
     assert (seen[0].accents, seen[1].accents) == (0.3, W.WakewordConfig.accents)
