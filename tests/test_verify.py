@@ -255,3 +255,12 @@ def test_verify_replay_bad_input_is_one_line(tmp_path, data_root, args, message)
     args += [] if "--data" in args else ["--data", str(data_root)]
     r = subprocess.run([sys.executable, "-m", "benchmarks.verify_replay", *args], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+
+
+def test_the_recognizer_is_shipped_but_not_listed_as_a_model():
+    from edge.model import shipped_models
+    from edge.verify import resolve_phones
+
+    assert resolve_phones().is_file() and "_phones" not in shipped_models() and "alexa" in shipped_models()
+    with pytest.raises(ModelError, match="unknown model"):
+        resolve("_phones")
