@@ -11,9 +11,10 @@ Two engines give it (``VerifySpec.engine``):
 - ``pocketsphinx``: pocketsphinx's US English acoustic model (shipped in its wheel; BSD-style
   licence, Carnegie Mellon University), trained on real people, with its keyphrase search.
 
-Either errs differently from the wake-word model, which learned one phrase as a whole. When the wake-word model's smoothed score
-rises to ``floor``, a *candidate* opens; it closes ``tail_s`` after the score last stood there or
-``max_s`` after it opened (and then no other opens until the score has fallen below the floor),
+Either errs differently from the wake-word model, which learned one phrase as a whole. When the
+wake-word model's smoothed score rises to ``floor``, a *candidate* opens; it closes ``tail_s``
+after the score last stood there or ``max_s`` after it opened (and then no other opens until the
+score has fallen below the floor),
 and the engine then scores the audio from ``lead_s`` before the candidate opened to its close
 (pocketsphinx: the log of its best detection of the phrase against its phone loop, ``missing`` if it
 finds none; phones: ``keyword_score``). The candidate's score is
@@ -27,7 +28,7 @@ event comes when the candidate closes, a median 0.41 s after the end of speech o
 (0.3-0.4 s later than the model alone would fire).
 
 A model asks for this with a ``verify`` object in its metadata (``VerifySpec``); ``edge-export
-wakeword --verify ENGINE`` writes one. pocketsphinx is an optional dependency (``pip install
+wakeword --verify [--verify-engine phones]`` writes one. pocketsphinx is an optional dependency (``pip install
 'edge-audio[verify]'``): it is one of the wake-word benchmark's peers, and issue 5 wants the peers
 benchmark-only.
 """
@@ -50,13 +51,13 @@ PHONE_LIST = tuple("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N
 PHONES = frozenset(PHONE_LIST)
 ENGINES = ("phones", "pocketsphinx")
 PHONES_MODEL = "_phones"  # the shipped phone recognizer, edge/models/_phones.onnx
-PHONES_METADATA = "edge_phones"
+PHONES_METADATA = "edge_phones"  # its metadata entry: {"phones": [...], "logmel": {...}, "stride": 2, "min_samples": ...}
 # each engine's settings of VerifySpec; the phones engine's calibrated in the thirty-second session
 # (benchmarks/WAKEWORD.md, 'Our own phone recognizer as the second opinion')
 ENGINE_DEFAULTS = {
     "pocketsphinx": {"threshold": 0.75, "weight": 16.0, "bias": 4.0, "missing": -4.0},
     "phones": {"threshold": 0.5, "weight": 1.5, "bias": 4.0, "missing": -2.5},
-}  # its metadata entry: {"phones": [...], "logmel": {...}, "stride": 2}
+}
 
 
 class VerifyError(ValueError):
@@ -205,7 +206,7 @@ class PhoneScorer:
         import onnxruntime as ort
 
         from .features import LogMel, LogMelConfig
-        from .model import resolve, session_options
+        from .model import session_options
 
         path = Path(path) if path is not None else resolve_phones()
         self.session = ort.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])

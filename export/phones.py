@@ -294,7 +294,8 @@ def real_words(root: Path, n: int = 400, seed: int = 0) -> list:
     from .data import load_audio
 
     folder = root / "speech_commands"
-    rows = [r for r in csv.DictReader(open(folder / "metadata.csv")) if r["label"] != "_silence_"]
+    with open(folder / "metadata.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] != "_silence_"]
     rows = [rows[i] for i in np.random.default_rng(seed).choice(len(rows), min(n, len(rows)), replace=False)]
     words = [Path(r["path"]).name.split("_")[0] if r["label"] == "_unknown_" else r["label"] for r in rows]
     spelt = dict(zip(sorted(set(words)), spell(sorted(set(words)), "en-us")))

@@ -216,7 +216,7 @@ class WakewordConfig:
     100 / 99.7, smart mirror 89.6 / 85.4, snowboy 99.1 / 99.1, view glass 91.1 / 90.9 % at 1 / 0.5
     false accepts per hour. Opt-in: pocketsphinx is one of the benchmark's peers, which issue 5 wants
     benchmark-only, and our own recognizer, on fresh voice draws, caught more at <= 0.5 false accepts
-    per hour (96.8 against 94.5 % on the mean of nine phrase-draws) but let more false accepts through
+    per hour (96.9 against 94.5 % on the mean of nine phrase-draws) but let more false accepts through
     at its threshold than the default alone, and on alexa 17 in 3.1 hours where pocketsphinx let none
     through, so --verify alone keeps pocketsphinx (benchmarks/WAKEWORD.md, 'Our own phone recognizer').
     pause, pause_negatives (on by default since the thirteenth session, 2026-12-02; a phrase of two
@@ -1228,7 +1228,7 @@ def build_wakeword(out: Path, cfg: WakewordConfig, root: Path, overwrite: bool =
     if cfg.verify and cfg.verify_engine == "pocketsphinx":  # told now, not after the training
         from edge.verify import pocketsphinx_decoder
 
-        pocketsphinx_decoder("--verify pocketsphinx needs pocketsphinx: pip install 'edge-audio[verify]'")
+        pocketsphinx_decoder("--verify needs pocketsphinx: pip install 'edge-audio[verify]' (or --verify-engine phones, our own)")
     elif cfg.verify:
         from edge.verify import resolve_phones
 
