@@ -34,6 +34,7 @@ import numpy as np
 
 from benchmarks.wakeword import THRESHOLDS, candidate_series
 from benchmarks.wakeword_data import REFRACTORY_S, count_events, curve_point, phrase_of, positive_clips, read_audio, recall_at
+from edge.verify import fuse
 
 EIGHT_WARPS = (("mel", 0.82), ("mel", 0.9), ("mel", 1.1), ("mel", 1.2), ("time", 0.77), ("time", 0.87), ("time", 1.15), ("time", 1.3))
 
@@ -93,44 +94,31 @@ def dump_path(dumps: Path, keyword: str, draw: int, fold: int) -> Path:
     return dumps / f"{keyword}_d{draw}_f{fold}.npz"
 
 
-def phone_scores(dumps: Path, keyword: str, draw: int, fold: int, recognizer: Path = None) -> np.ndarray:
+def phone_scores(dumps: Path, keyword: str, draw: int, fold: int, root: Path, recognizer: Path = None) -> np.ndarray:
     """Our phone recognizer's score (edge.verify.PhoneScorer) of each candidate of one dump (cached beside it)."""
     from edge.verify import PhoneScorer, VerifySpec, resolve_phones
+    from export.phones import pronunciations
     from export.record import sha256
-    from export.phones import spell
 
     recognizer = Path(recognizer) if recognizer else resolve_phones()
     cache = dump_path(dumps, keyword, draw, fold).with_suffix(f".phones-{sha256(recognizer)[:12]}.npy")
     if cache.exists():
         return np.load(cache)
-    phrase = phrase_of(Path(dumps_root(dumps)), keyword)
-    words = list(dict.fromkeys(phrase.split()))
-    scorer = PhoneScorer(VerifySpec(label=phrase, phrase=phrase, pronunciations=dict(zip(words, spell(words, "en-us"))), engine="phones"),
-                         recognizer)
+    phrase = phrase_of(root, keyword)
+    scorer = PhoneScorer(VerifySpec(label=phrase, phrase=phrase, pronunciations=pronunciations(phrase), engine="phones"), recognizer)
     d = np.load(dump_path(dumps, keyword, draw, fold), allow_pickle=True)
     out = np.array([scorer(s.astype(np.float32)) for s in d["segment"]])
     np.save(cache, out)
     return out
 
 
-def dumps_root(dumps: Path) -> str:
-    return json.loads((Path(dumps) / "dumps.json").read_text())["data"]
-
-
-def fused(peak: np.ndarray, score: np.ndarray, weight: float, bias: float, missing: float) -> np.ndarray:
-    """edge.verify.VerifySpec.fused over arrays (a missing score, NaN, counts as `missing`)."""
-    p = np.clip(peak, 1e-4, 1 - 1e-4)
-    k = np.where(np.isnan(score), missing, np.maximum(score, missing))
-    return 1 / (1 + np.exp(-(np.log(p / (1 - p)) + weight * k + bias)))
-
-
-def curve(dumps: Path, keyword: str, draw: int, engine: str, weight: float, bias: float, missing: float, recognizer=None):
+def curve(dumps: Path, root: Path, keyword: str, draw: int, engine: str, weight: float, bias: float, missing: float, recognizer=None):
     """(the benchmark's curve over THRESHOLDS, stream hours) of one phrase-draw, both folds."""
     peaks, events, hours = [], np.zeros(len(THRESHOLDS)), 0.0
     for fold in (0, 1):
         d = np.load(dump_path(dumps, keyword, draw, fold), allow_pickle=True)
-        score = d["pocketsphinx"] if engine == "pocketsphinx" else phone_scores(dumps, keyword, draw, fold, recognizer)
-        f = fused(d["peak"], score, weight, bias, missing)
+        score = d["pocketsphinx"] if engine == "pocketsphinx" else phone_scores(dumps, keyword, draw, fold, root, recognizer)
+        f = fuse(d["peak"], score, weight, bias, missing)
         where = d["where"]
         best = np.zeros(int(d["n_clips"]))
         np.maximum.at(best, where[where >= 0], f[where >= 0])
@@ -143,12 +131,12 @@ def curve(dumps: Path, keyword: str, draw: int, engine: str, weight: float, bias
     return [curve_point(t, np.mean(peaks >= t), e, hours) for t, e in zip(THRESHOLDS, events)], hours
 
 
-def figures(dumps, keywords, draws, engine, weight, bias, missing, threshold, recognizer=None) -> dict:
+def figures(dumps, root, keywords, draws, engine, weight, bias, missing, threshold, recognizer=None) -> dict:
     """{keyword: {draw: recall at <= 1 and <= 0.5 FA/h, and at the threshold (with its false accepts)}}."""
     out = {}
     for kw in keywords:
         for draw in draws:
-            c, hours = curve(dumps, kw, draw, engine, weight, bias, missing, recognizer)
+            c, hours = curve(dumps, root, kw, draw, engine, weight, bias, missing, recognizer)
             at = min(c, key=lambda p: abs(p["threshold"] - threshold))
             out.setdefault(kw, {})[str(draw)] = {
                 "recall_at_1": (recall_at(c, 1.0) or {"recall": 0.0})["recall"], "recall_at_0.5": (recall_at(c, 0.5) or {"recall": 0.0})["recall"],
@@ -211,7 +199,7 @@ def main(argv=None) -> int:
         rows = []
         for w, m in itertools.product((0.5, 0.75, 1.0, 1.5, 2.0, 3.0), (-1.5, -2.0, -2.5, -3.0, -3.5, -5.0)):
             for b in np.arange(-1.0, 6.01, 0.25):
-                fig = figures(dumps, keywords, draws, "phones", w, b, m, 0.5, a.recognizer)
+                fig = figures(dumps, root, keywords, draws, "phones", w, b, m, 0.5, a.recognizer)
                 rows.append({"weight": w, "missing": m, "bias": float(b), "mean_recall_at_0.5": round(mean_of(fig, "recall_at_0.5"), 4),
                              "mean_recall_at_1": round(mean_of(fig, "recall_at_1"), 4), "mean_at_0.5_threshold": round(mean_of(fig, "at_threshold"), 4),
                              "false_accepts_at_0.5_threshold": sum(v["false_accepts"] for per in fig.values() for v in per.values())})
@@ -230,7 +218,7 @@ def main(argv=None) -> int:
         result = {"draws": draws, "keywords": keywords, "settings": ENGINE_DEFAULTS}
         for engine in ("phones", "pocketsphinx"):
             s = ENGINE_DEFAULTS[engine]
-            fig = figures(dumps, keywords, draws, engine, s["weight"], s["bias"], s["missing"], s["threshold"], a.recognizer)
+            fig = figures(dumps, root, keywords, draws, engine, s["weight"], s["bias"], s["missing"], s["threshold"], a.recognizer)
             result[engine] = fig
             print(f"{engine} ({s}): mean recall {mean_of(fig, 'recall_at_1'):.4f} / {mean_of(fig, 'recall_at_0.5'):.4f} at <= 1 / <= 0.5 FA/h, "
                   f"{mean_of(fig, 'at_threshold'):.4f} at {s['threshold']} with "

@@ -54,7 +54,7 @@ from benchmarks.wakeword_data import (KEYWORDS, REFRACTORY_S, bandwidth_hz, by_p
                                       positive_clips, read_audio, recall_at, speaking_seconds, top_events)
 from edge.model import Model  # noqa: E402
 from edge.pipeline import StreamConfig, StreamingPipeline  # noqa: E402
-from edge.verify import VerifySpec  # noqa: E402
+from edge.verify import ENGINES, VerifySpec  # noqa: E402
 
 HOP = 1600  # samples per 100 ms hop: one process() call scores at most one hop
 THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.95, 0.025), np.arange(0.95, 1.0, 0.005)]), 4)
@@ -351,7 +351,7 @@ def main(argv=None) -> int:
                     help="measure the models with a phone recognizer's second opinion (edge/verify.py), as edge-export wakeword "
                          "--verify writes them: verified copies named _verified (pocketsphinx) or _verified_phones, results in "
                          "ours_..._verified[_phones].json")
-    ap.add_argument("--verify-engine", choices=("phones", "pocketsphinx"), default="pocketsphinx",
+    ap.add_argument("--verify-engine", choices=ENGINES, default="pocketsphinx",
                     help="with --verify: our own phone recognizer or pocketsphinx (default %(default)s)")
     ap.add_argument("--verify-set", action="append", default=[], metavar="NAME=VALUE",
                     help="with --verify: a setting of edge.verify.VerifySpec changed from its default (floor, weight, "

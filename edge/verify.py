@@ -49,15 +49,35 @@ from .audio import SAMPLE_RATE
 # and, in this order after the CTC blank (0), the outputs of our phone recognizer
 PHONE_LIST = tuple("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split())
 PHONES = frozenset(PHONE_LIST)
-ENGINES = ("phones", "pocketsphinx")
 PHONES_MODEL = "_phones"  # the shipped phone recognizer, edge/models/_phones.onnx
 PHONES_METADATA = "edge_phones"  # its metadata entry: {"phones": [...], "logmel": {...}, "stride": 2, "min_samples": ...}
+PHONES_MIN_SAMPLES = 4000  # a shorter segment is padded with silence to this
 # each engine's settings of VerifySpec; the phones engine's calibrated in the thirty-second session
 # (benchmarks/WAKEWORD.md, 'Our own phone recognizer as the second opinion')
 ENGINE_DEFAULTS = {
     "pocketsphinx": {"threshold": 0.75, "weight": 16.0, "bias": 4.0, "missing": -4.0},
     "phones": {"threshold": 0.5, "weight": 1.5, "bias": 4.0, "missing": -2.5},
 }
+ENGINES = tuple(ENGINE_DEFAULTS)
+
+
+def fuse(peak, keyphrase, weight: float, bias: float, missing: float):
+    """The candidate's score of the module's text, for floats or numpy arrays alike: keyphrase
+    None or NaN (no detection) counts as `missing`."""
+    p = np.clip(peak, 1e-4, 1 - 1e-4)
+    k = np.maximum(np.where(np.isnan(keyphrase), missing, keyphrase), missing)
+    return 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + weight * k + bias)))
+
+
+def phone_features(logmel, audio: np.ndarray, min_samples: int = PHONES_MIN_SAMPLES) -> np.ndarray:
+    """The phone recognizer's input [n_mels, frames]: the log-mel of the audio (padded with silence
+    to min_samples), each band's mean over it taken out (the channel's colour). Training and the
+    runtime share it."""
+    x = np.asarray(audio, np.float32)
+    if len(x) < min_samples:
+        x = np.pad(x, (0, min_samples - len(x)))
+    f = logmel(x)
+    return f - f.mean(axis=-1, keepdims=True)
 
 
 class VerifyError(ValueError):
@@ -111,9 +131,7 @@ class VerifySpec:
         return int(math.ceil((self.lead_s + self.max_s + self.tail_s + 0.2) * SAMPLE_RATE))
 
     def fused(self, peak: float, keyphrase: Optional[float]) -> float:
-        p = min(max(float(peak), 1e-4), 1 - 1e-4)
-        k = self.missing if keyphrase is None else max(keyphrase, self.missing)
-        return 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) + self.weight * k + self.bias)))
+        return float(fuse(float(peak), np.nan if keyphrase is None else float(keyphrase), self.weight, self.bias, self.missing))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -217,16 +235,11 @@ class PhoneScorer:
         index = {p: i + 1 for i, p in enumerate(info["phones"])}
         self.phones = [index[p] for w in spec.phrase.split() for p in spec.pronunciations[w].split()]
         self.logmel = LogMel(LogMelConfig.from_dict(info["logmel"]))
-        self.min_samples = int(info.get("min_samples", 4000))
+        self.min_samples = int(info.get("min_samples", PHONES_MIN_SAMPLES))
 
     def logp(self, audio: np.ndarray) -> np.ndarray:
         """The recognizer's log-probabilities [frames, outputs] of a segment."""
-        x = np.asarray(audio, np.float32)
-        if len(x) < self.min_samples:
-            x = np.pad(x, (0, self.min_samples - len(x)))
-        f = self.logmel(x)
-        f = f - f.mean(axis=-1, keepdims=True)  # each band's mean over the segment out: the channel's colour
-        return self.session.run(None, {"logmel": f[None]})[0][0].T
+        return self.session.run(None, {"logmel": phone_features(self.logmel, audio, self.min_samples)[None]})[0][0].T
 
     def __call__(self, audio: np.ndarray) -> Optional[float]:
         return keyword_score(self.logp(audio), self.phones) / len(self.phones)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.features import LogMel, LogMelConfig
-from edge.verify import PHONE_LIST, PHONES_METADATA
+from edge.verify import PHONE_LIST, PHONES_METADATA, PHONES_MIN_SAMPLES, phone_features
 
 from . import augment as A
 
@@ -36,7 +36,6 @@ BLANK = 0
 INDEX = {p: i + 1 for i, p in enumerate(PHONE_LIST)}
 OUTPUTS = len(PHONE_LIST) + 1
 STRIDE = 2  # log-mel frames (10 ms) per output
-MIN_SAMPLES = 4000
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,12 @@ def spell(texts: list, accent: str) -> list:
     from .phonetic import ipa_to_arpabet, phonemize
 
     return [ipa_to_arpabet(p.replace("ʉ", "u").replace("ʍ", "w")) for p in phonemize(texts, voice=accent)]
+
+
+def pronunciations(phrase: str) -> dict:
+    """{word: ARPAbet} of each word of the phrase as the recognizer learned words: espeak-ng's en-us."""
+    words = list(dict.fromkeys(phrase.lower().split()))
+    return dict(zip(words, spell(words, "en-us")))
 
 
 def _accent(voice) -> str:
@@ -137,12 +142,6 @@ def synthesize_corpus(plan: list, threads: int = 2, progress: bool = True) -> li
             if progress and (k + 1) % 500 == 0:
                 print(f"phones: synthesized {k + 1}/{len(plan)} ({time.time() - t0:.0f} s)", file=sys.stderr)
     return out
-
-
-def features(logmel: LogMel, audio: np.ndarray) -> np.ndarray:
-    """[n_mels, frames] log-mel with each band's mean over the audio taken out, as PhoneScorer does."""
-    f = logmel(audio)
-    return f - f.mean(axis=-1, keepdims=True)
 
 
 def synthetic_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -213,21 +212,14 @@ def greedy(logp: np.ndarray) -> list:
     return [int(c) for k, c in enumerate(best) if c != BLANK and (k == 0 or c != best[k - 1])]
 
 
-def edit_distance(a: list, b: list) -> int:
-    d = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, d[0] = d[0], i
-        for j, y in enumerate(b, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (x != y))
-    return d[-1]
-
-
 def phone_error_rate(logp_of, items: list) -> float:
     """Edit distance of the greedy decodings from the labels, over the labels' phones; items [(audio, ARPAbet)]."""
+    from .phonetic import distance
+
     errors = total = 0
     for x, label in items:
         ref = encode(label)
-        errors += edit_distance(greedy(logp_of(x)), ref)
+        errors += distance(greedy(logp_of(x)), ref)
         total += len(ref)
     return round(errors / max(total, 1), 4)
 
@@ -246,7 +238,7 @@ def train(cfg: PhoneConfig, corpus: list, logmel: LogMel, progress: bool = True)
     n_mels = logmel.cfg.n_mels
 
     def batch(ids):
-        feats = [features(logmel, view(tr[i][0], rng, tr)) for i in ids]
+        feats = [phone_features(logmel, view(tr[i][0], rng, tr)) for i in ids]
         frames = max(f.shape[1] for f in feats)
         X = np.zeros((len(ids), n_mels, frames), np.float32)
         for k, f in enumerate(feats):
@@ -263,7 +255,7 @@ def train(cfg: PhoneConfig, corpus: list, logmel: LogMel, progress: bool = True)
 
     def logp_of(x):
         with torch.no_grad():
-            return net(torch.from_numpy(features(logmel, np.pad(x, (0, max(0, MIN_SAMPLES - len(x)))))[None]))[0].numpy().T
+            return net(torch.from_numpy(phone_features(logmel, x)[None]))[0].numpy().T
 
     for epoch in range(cfg.epochs):
         net.train()
@@ -322,7 +314,7 @@ def export(net, out: Path, logmel: LogMel, calibration: list) -> dict:
 
     m = onnx.load(str(out))
     m.metadata_props.add(key=PHONES_METADATA, value=json.dumps({"phones": list(PHONE_LIST), "logmel": logmel.cfg.to_dict(),
-                                                                "stride": STRIDE, "min_samples": MIN_SAMPLES}))
+                                                                "stride": STRIDE, "min_samples": PHONES_MIN_SAMPLES}))
     onnx.save(m, str(out))
     return step
 
@@ -348,7 +340,7 @@ def build_phones(out: Path, cfg: PhoneConfig = PhoneConfig(), data_root: Path = 
     net, history, dev_views = train(cfg, corpus, logmel, progress)
     t_train = time.time() - t0 - t_synth
     with removed_on_error(out, record_path(out)):
-        calibration = [features(logmel, np.pad(x, (0, max(0, MIN_SAMPLES - len(x))))) for x, _ in dev_views[:100]]
+        calibration = [phone_features(logmel, x) for x, _ in dev_views[:100]]
         step = export(net, out, logmel, calibration)
         scorer = PhoneScorer(VerifySpec(label="x", phrase="x", pronunciations={"x": "AH"}, engine="phones"), out)
         checks = {"synthesized_dev_per": phone_error_rate(scorer.logp, dev_views)}

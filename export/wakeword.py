@@ -1157,10 +1157,9 @@ def add_verification(path: Path, phrase: str, engine: str = "pocketsphinx", thre
         raise ValueError(f"verify engine must be one of {', '.join(ENGINE_DEFAULTS)}, got {engine!r}")
     spec = read_spec(path)
     if engine == "phones":
-        from .phones import spell
+        from .phones import pronunciations
 
-        words = list(dict.fromkeys(phrase.lower().split()))
-        words = dict(zip(words, spell(words, "en-us")))
+        words = pronunciations(phrase)
     else:
         from .phonetic import arpabet
 
